@@ -1,0 +1,15 @@
+#include "faults/fault.hpp"
+
+namespace faultline::faults {
+
+asio::awaitable<void> Fault::on_data(Chunk chunk, Sink& next, FaultContext&) {
+  co_await next.write(std::move(chunk));
+}
+
+asio::awaitable<void> Fault::on_eof(Sink& next, FaultContext&) { co_await next.finish(); }
+
+asio::awaitable<void> Fault::watch(Sink&, FaultContext&) { co_return; }
+
+asio::awaitable<void> Fault::before_dial(FaultContext&) { co_return; }
+
+}  // namespace faultline::faults

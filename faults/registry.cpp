@@ -1,0 +1,54 @@
+#include "faults/registry.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace faultline::faults {
+
+void FaultRegistry::add(FaultType type) {
+  std::size_t slot = types_.size();
+  auto claim = [&](const std::string& key) {
+    if (!index_.emplace(key, slot).second) {
+      throw std::logic_error("fault type registered twice: " + key);
+    }
+  };
+  claim(type.name);
+  for (const auto& alias : type.aliases) claim(alias);
+  types_.push_back(std::move(type));
+}
+
+const FaultType* FaultRegistry::find(std::string_view type_or_alias) const {
+  auto it = index_.find(type_or_alias);
+  return it == index_.end() ? nullptr : &types_[it->second];
+}
+
+std::vector<std::string> FaultRegistry::type_names() const {
+  std::vector<std::string> names;
+  for (const auto& t : types_) names.push_back(t.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+CompiledFault FaultRegistry::compile(const config::FaultSpec& spec) const {
+  const FaultType* type = find(spec.type);
+  if (!type) {
+    std::vector<std::string> known;
+    for (const auto& [key, slot] : index_) known.push_back(key);
+    std::string expected =
+        known.empty() ? std::string("expected a known fault type (none are registered)")
+                      : fmt::format("expected one of {}, got \"{}\"", fmt::join(known, ", "),
+                                    spec.type);
+    throw config::ConfigError(spec.pos, spec.field.empty() ? "type" : spec.field + ".type",
+                              expected);
+  }
+  CompiledFault compiled{spec, nullptr, type->scope};
+  compiled.spec.type = type->name;
+  AttributeReader reader(compiled.spec);
+  compiled.factory = type->parse(reader);
+  reader.finish();
+  return compiled;
+}
+
+}  // namespace faultline::faults

@@ -1,0 +1,122 @@
+// faultline: a fault-injecting TCP proxy. `faultline --config FILE` runs the proxies of a YAML
+// file; `faultline --check FILE` validates one and exits.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include "config/config.hpp"
+#include "faults/registry.hpp"
+#include "proxy/logging.hpp"
+#include "proxy/server.hpp"
+
+namespace {
+
+using namespace faultline;
+
+struct Options {
+  std::string config_path;
+  std::string check_path;
+  std::string log_level;
+  std::string log_format;
+  unsigned threads = 0;
+};
+
+int check(const std::string& path, const faults::FaultRegistry& registry) {
+  try {
+    config::Config cfg = config::load_config_file(path);
+    proxy::validate(cfg, registry);
+    std::size_t faults = 0;
+    for (const auto& p : cfg.proxies) faults += p.faults.size();
+    std::cout << path << ": ok (" << cfg.proxies.size() << " prox"
+              << (cfg.proxies.size() == 1 ? "y" : "ies") << ", " << faults << " fault"
+              << (faults == 1 ? "" : "s") << ")\n";
+    return 0;
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run(const Options& opt, const faults::FaultRegistry& registry) {
+  config::Config cfg;
+  try {
+    cfg = config::load_config_file(opt.config_path);
+    proxy::validate(cfg, registry);
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  try {
+    auto format = cfg.log.format;
+    if (!opt.log_format.empty()) {
+      format = opt.log_format == "json" ? config::LogFormat::json : config::LogFormat::text;
+    }
+    proxy::setup_logging(opt.log_level.empty() ? cfg.log.level : opt.log_level, format);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "--log-level: " << e.what() << "\n";
+    return 1;
+  }
+
+  asio::io_context control(1);
+  unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  proxy::Server server(control, registry, threads);
+  try {
+    server.start(cfg);
+  } catch (const proxy::StartError& e) {
+    proxy::log_proxy().error("{}", e.what());
+    return 1;
+  }
+  proxy::log_proxy().info("faultline {} running {} prox{} from {} on {} worker thread{}",
+                          FAULTLINE_VERSION, cfg.proxies.size(),
+                          cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path, threads,
+                          threads == 1 ? "" : "s");
+
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  signals.async_wait([&](const asio::error_code& ec, int signo) {
+    if (ec) return;
+    proxy::log_proxy().info("{} received: closing listeners and connections",
+                            signo == SIGINT ? "SIGINT" : "SIGTERM");
+    server.stop(std::chrono::milliseconds(500));
+    control.stop();
+  });
+  control.run();
+  proxy::log_proxy().info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a peer that vanished must never kill the proxy
+
+  CLI::App app{"faultline: a fault-injecting TCP proxy for resilience testing"};
+  app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
+  Options opt;
+  app.add_option("-c,--config", opt.config_path, "run the proxies of this YAML file")
+      ->check(CLI::ExistingFile);
+  app.add_option("--check", opt.check_path, "validate this YAML file and exit (0 valid, 1 not)");
+  app.add_option("--log-level", opt.log_level,
+                 "trace, debug, info, warn, error, critical or off (default: the file's, info)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--log-format", opt.log_format, "text or json (default: the file's, text)")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--threads", opt.threads, "worker threads (default: one per core)")
+      ->check(CLI::Range(1, 256));
+  CLI11_PARSE(app, argc, argv);
+
+  faults::FaultRegistry registry;
+  faults::register_builtin_faults(registry);
+
+  if (!opt.check_path.empty()) return check(opt.check_path, registry);
+  if (opt.config_path.empty()) {
+    std::cerr << "faultline: nothing to do: give --config FILE (or --check FILE)\n"
+              << "Run with --help for more information.\n";
+    return 2;
+  }
+  return run(opt, registry);
+}

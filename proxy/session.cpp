@@ -1,0 +1,354 @@
+#include "proxy/session.hpp"
+
+#include <atomic>
+#include <chrono>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+#include "proxy/buffer_pool.hpp"
+#include "proxy/logging.hpp"
+#include "proxy/worker_pool.hpp"
+
+namespace faultline::proxy {
+namespace {
+
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+std::atomic<std::uint64_t> g_next_session_id{0};
+
+const char* side_name(Direction source) {
+  return source == Direction::upstream ? "client" : "upstream";
+}
+
+bool is_reset(const asio::error_code& ec) {
+  return ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted;
+}
+
+std::string endpoint_string(const tcp::socket& s) {
+  asio::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                              : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+void reset_socket(tcp::socket& s) {
+  asio::error_code ec;
+  if (!s.is_open()) return;
+  s.set_option(asio::socket_base::linger(true, 0), ec);
+  s.close(ec);
+}
+
+void close_with_fin(tcp::socket& s) {
+  asio::error_code ec;
+  if (!s.is_open()) return;
+  s.shutdown(tcp::socket::shutdown_send, ec);
+  s.close(ec);
+}
+
+}  // namespace
+
+void Session::start(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
+                    Worker& worker) {
+  auto session = std::make_shared<Session>(std::move(client), std::move(proxy), index, worker);
+  worker.add(session);
+  session->spawn([session] { return session->run(); }, TaskKind::control);
+}
+
+Session::Session(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
+                 Worker& worker)
+    : worker_(worker),
+      info_{++g_next_session_id, index, faults::Clock::now(),
+            std::move(proxy)},
+      client_(std::move(client)),
+      upstream_(client_.get_executor()),
+      client_peer_(endpoint_string(client_)),
+      sinks_{SocketSink(*this, upstream_, Direction::upstream),
+             SocketSink(*this, client_, Direction::downstream)},
+      data_done_(client_.get_executor(), asio::steady_timer::time_point::max()) {
+  info_.proxy->stats.accepted.fetch_add(1, std::memory_order_relaxed);
+  info_.proxy->stats.active.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::~Session() {
+  info_.proxy->stats.active.fetch_sub(1, std::memory_order_relaxed);
+  close_sockets();
+}
+
+void Session::spawn(std::function<asio::awaitable<void>()> make, TaskKind kind) {
+  ++tasks_;
+  auto done = [self = shared_from_this(), kind](std::exception_ptr e) { self->task_done(kind, e); };
+  if (kind == TaskKind::control) {
+    asio::co_spawn(client_.get_executor(), make(), std::move(done));
+    return;
+  }
+  if (kind == TaskKind::data) ++data_tasks_;
+  asio::cancellation_signal& signal = signals_.emplace_back();
+  asio::co_spawn(client_.get_executor(), make(),
+                 asio::bind_cancellation_slot(signal.slot(), std::move(done)));
+}
+
+void Session::task_done(TaskKind kind, std::exception_ptr error) {
+  --tasks_;
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const asio::system_error& e) {
+      // operation_aborted is how a cancelled sleep or I/O ends once the connection is over.
+      if (e.code() != asio::error::operation_aborted && !ended_) {
+        log_session().error("[C{}] internal error: {}", id(), e.what());
+        abort(faults::Abort::close, faults::Peer::both, CloseCause::error, e.what());
+      }
+    } catch (const std::exception& e) {
+      log_session().error("[C{}] internal error: {}", id(), e.what());
+      abort(faults::Abort::close, faults::Peer::both, CloseCause::error, e.what());
+    }
+  }
+  if (kind == TaskKind::data && --data_tasks_ == 0) data_done_.cancel();
+  if (tasks_ == 0) worker_.remove(id());
+}
+
+asio::awaitable<void> Session::run() {
+  log_session().info("[C{}] accepted from {} on proxy {}", id(), client_peer_, proxy().name());
+  // The fault set is read once per connection: it is a consistent snapshot.
+  auto faults = info_.proxy->faults();
+  for (Direction d : {Direction::upstream, Direction::downstream}) {
+    auto i = static_cast<std::size_t>(d);
+    pipelines_[i] = std::make_unique<Pipeline>(client_.get_executor(), RealTime::instance(),
+                                               *faults, d, info_, sinks_[i]);
+  }
+  for (auto& p : pipelines_) co_await p->before_dial();
+  if (!co_await dial() || ended_) co_return;
+
+  asio::error_code ec;
+  client_.set_option(tcp::no_delay(true), ec);
+  upstream_.set_option(tcp::no_delay(true), ec);
+  client_.non_blocking(true, ec);
+  upstream_.non_blocking(true, ec);
+
+  auto self = shared_from_this();
+  for (Direction d : {Direction::upstream, Direction::downstream}) {
+    spawn([self, d] { return self->pump(d); }, TaskKind::data);
+    for (auto& task : pipelines_[static_cast<std::size_t>(d)]->tasks()) {
+      spawn(task.run, task.data_path ? TaskKind::data : TaskKind::watcher);
+    }
+  }
+
+  // Both directions must end (EOF or abort) before the connection does: a reply that follows
+  // the client's shutdown(SHUT_WR) still reaches it.
+  while (data_tasks_ > 0) co_await data_done_.async_wait(use_tuple);
+  if (held_) {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (discard_until_closed(client_) && discard_until_closed(upstream_));
+  }
+  if (!cause_) cause_ = CloseCause::fin;
+  ended_ = true;
+  for (auto& s : signals_) s.emit(asio::cancellation_type::terminal);  // watchers
+  close_sockets();
+  info_.proxy->stats.closed[static_cast<std::size_t>(*cause_)].fetch_add(1,
+                                                                        std::memory_order_relaxed);
+  log_session().info("[C{}] closed: {}", id(), describe_end());
+}
+
+asio::awaitable<bool> Session::dial() {
+  using namespace asio::experimental::awaitable_operators;
+  const config::ProxyConfig& cfg = proxy().config();
+  auto started = faults::Clock::now();
+
+  std::vector<tcp::endpoint> endpoints;
+  asio::error_code ec;
+  auto address = asio::ip::make_address(cfg.upstream.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, cfg.upstream.port);
+  } else {
+    tcp::resolver resolver(client_.get_executor());
+    auto [rec, results] = co_await resolver.async_resolve(
+        cfg.upstream.host, std::to_string(cfg.upstream.port), use_tuple);
+    if (rec) {
+      fail_upstream(fmt::format("cannot resolve {}: {}", cfg.upstream.host, rec.message()));
+      co_return false;
+    }
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
+
+  asio::steady_timer timer(client_.get_executor(), cfg.connect_timeout);
+  auto result = co_await (asio::async_connect(upstream_, endpoints, use_tuple) ||
+                          timer.async_wait(use_tuple));
+  if (result.index() == 1) {
+    fail_upstream(fmt::format("connect to {} timed out after {}", cfg.upstream.to_string(),
+                              config::format_duration(cfg.connect_timeout)));
+    co_return false;
+  }
+  if (auto cec = std::get<0>(std::get<0>(result))) {
+    if (cec == asio::error::operation_aborted && ended_) co_return false;
+    fail_upstream(fmt::format("connect to {} failed: {}", cfg.upstream.to_string(), cec.message()));
+    co_return false;
+  }
+  auto took = std::chrono::duration<double, std::milli>(faults::Clock::now() - started);
+  log_session().debug("[C{}] upstream {} connected in {:.1f} ms", id(), endpoint_string(upstream_),
+                      took.count());
+  co_return true;
+}
+
+void Session::fail_upstream(const std::string& why) {
+  const bool reset = proxy().config().on_upstream_failure == config::UpstreamFailure::reset;
+  info_.proxy->stats.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+  log_session().warn("[C{}] upstream {}; {} the client (on_upstream_failure: {})", id(), why,
+                     reset ? "resetting" : "closing", reset ? "reset" : "close");
+  ended_ = true;
+  cause_ = reset ? CloseCause::rst : CloseCause::fin;
+  asio::error_code ec;
+  if (reset) {
+    reset_socket(client_);
+  } else {
+    // Read what the client already sent, so the close is a FIN and not an RST for unread data.
+    client_.non_blocking(true, ec);
+    std::array<char, 4096> sink;
+    while (client_.read_some(asio::buffer(sink), ec) > 0 && !ec) {
+    }
+    close_with_fin(client_);
+  }
+  upstream_.close(ec);
+  info_.proxy->stats.closed[static_cast<std::size_t>(*cause_)].fetch_add(1,
+                                                                        std::memory_order_relaxed);
+}
+
+asio::awaitable<void> Session::pump(Direction direction) {
+  const auto d = static_cast<std::size_t>(direction);
+  tcp::socket& src = source(direction);
+  faults::Sink& head = pipelines_[d]->head();
+  BufferPool& pool = BufferPool::local();
+  auto& stats = info_.proxy->stats;
+
+  while (!ended_) {
+    // Read speculatively; wait for readiness only on EAGAIN, without holding a buffer, so an
+    // idle connection costs no buffer memory.
+    faults::Bytes buffer = pool.take();
+    buffer.resize(kReadBufferSize);
+    asio::error_code ec;
+    std::size_t n = src.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      pool.give(std::move(buffer));
+      auto [wec] = co_await src.async_wait(tcp::socket::wait_read, use_tuple);
+      if (wec && !ended_) {
+        source_end_[d] = fmt::format("{} error: {}", side_name(direction), wec.message());
+        abort(faults::Abort::reset, faults::Peer::both, CloseCause::error, source_end_[d]);
+      }
+      continue;
+    }
+    if (ec == asio::error::eof) {
+      pool.give(std::move(buffer));
+      source_end_[d] = fmt::format("{} FIN", side_name(direction));
+      co_await head.finish();
+      co_return;
+    }
+    if (ec) {
+      pool.give(std::move(buffer));
+      if (ended_) co_return;
+      // An RST (or any hard error) on one side becomes an RST on the other.
+      const bool rst = is_reset(ec);
+      source_end_[d] = rst ? fmt::format("{} RST", side_name(direction))
+                           : fmt::format("{} error: {}", side_name(direction), ec.message());
+      abort(faults::Abort::reset,
+            direction == Direction::upstream ? faults::Peer::upstream : faults::Peer::client,
+            rst ? CloseCause::rst : CloseCause::error, source_end_[d]);
+      co_return;
+    }
+    buffer.resize(n);
+    bytes_[d] += n;
+    stats.bytes[d].fetch_add(n, std::memory_order_relaxed);
+    stats.chunks[d].fetch_add(1, std::memory_order_relaxed);
+    // A named chunk, not a temporary in the co_await expression: g++ 12 may destroy such a
+    // temporary twice (GCC bug 101367).
+    faults::Chunk chunk{std::move(buffer), faults::Clock::now()};
+    co_await head.write(std::move(chunk));
+  }
+}
+
+void Session::on_write_error(Direction direction, const asio::error_code& ec) {
+  if (ended_) return;
+  // The destination went away under us: tell the source the same way.
+  const char* dst = direction == Direction::upstream ? "upstream" : "client";
+  const bool rst = is_reset(ec);
+  std::string why = rst ? fmt::format("{} RST (on write)", dst)
+                        : fmt::format("{} write error: {}", dst, ec.message());
+  abort(faults::Abort::reset,
+        direction == Direction::upstream ? faults::Peer::client : faults::Peer::upstream,
+        rst ? CloseCause::rst : CloseCause::error, why);
+}
+
+void Session::on_finish(Direction direction) {
+  log_session().debug("[C{}] {} EOF passed on ({} B)", id(), to_string(direction),
+                      bytes_[static_cast<std::size_t>(direction)]);
+}
+
+void Session::abort(faults::Abort how, faults::Peer who, CloseCause cause, std::string reason) {
+  if (ended_ || held_) return;
+  cause_ = cause;
+  reason_ = std::move(reason);
+  if (how == faults::Abort::hold) {
+    // Relay nothing more, keep both sockets open until the peers close them.
+    held_ = true;
+  } else {
+    ended_ = true;
+    const bool reset = how == faults::Abort::reset;
+    auto end = [&](tcp::socket& s, bool targeted) {
+      if (reset && targeted) {
+        reset_socket(s);
+      } else {
+        close_with_fin(s);
+      }
+    };
+    end(client_, who != faults::Peer::upstream);
+    end(upstream_, who != faults::Peer::client);
+  }
+  for (auto& s : signals_) s.emit(asio::cancellation_type::terminal);
+}
+
+void Session::shutdown() {
+  abort(faults::Abort::close, faults::Peer::both, CloseCause::shutdown, "proxy shutting down");
+  if (held_) {
+    held_ = false;
+    ended_ = true;
+    close_sockets();
+  }
+}
+
+asio::awaitable<void> Session::discard_until_closed(tcp::socket& socket) {
+  std::array<char, 4096> sink;
+  for (;;) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);
+    if (ec) co_return;
+  }
+}
+
+void Session::close_sockets() {
+  asio::error_code ec;
+  if (client_.is_open()) client_.close(ec);
+  if (upstream_.is_open()) upstream_.close(ec);
+}
+
+std::string Session::describe_end() const {
+  std::string how = reason_;
+  for (std::size_t d = 0; d < 2; ++d) {
+    if (source_end_[d].empty() || source_end_[d] == reason_) continue;
+    if (!how.empty()) how += ", ";
+    how += source_end_[d];
+  }
+  if (how.empty()) how = "closed";
+  auto age = std::chrono::duration<double>(faults::Clock::now() - info_.connected_at);
+  return fmt::format("{}; {} B up, {} B down, {:.3f}s", how, bytes_[0], bytes_[1], age.count());
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,91 @@
+// A Session owns one client connection and its upstream connection: it dials the upstream,
+// runs a pump per direction through that direction's fault pipeline, and ends both sockets
+// the way the connection ended (FIN for FIN, RST for RST, or what a fault asks for).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "faults/fault.hpp"
+#include "proxy/pipeline.hpp"
+#include "proxy/proxy_state.hpp"
+#include "proxy/socket_sink.hpp"
+
+namespace faultline::proxy {
+
+class Worker;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  // Call on the worker's thread; the socket must belong to the worker's io_context.
+  // `index` is the 1-based accept order, taken by the listener so that it matches arrival.
+  static void start(asio::ip::tcp::socket client, std::shared_ptr<ProxyState> proxy,
+                    std::uint64_t index, Worker& worker);
+
+  Session(asio::ip::tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
+          Worker& worker);
+  ~Session();
+
+  std::uint64_t id() const { return info_.id; }
+  const ProxyState& proxy() const { return *info_.proxy; }
+  bool ended() const { return ended_; }
+
+  // Connection-level end: `who` gets `how`, the other socket a FIN. Idempotent.
+  void abort(faults::Abort how, faults::Peer who, CloseCause cause, std::string reason);
+  // The proxy is going away (disabled, deleted, process stopping): FIN both ways.
+  void shutdown();
+
+  // From the socket sinks.
+  void on_write_error(Direction direction, const asio::error_code& ec);
+  void on_finish(Direction direction);
+
+ private:
+  asio::awaitable<void> run();
+  asio::awaitable<bool> dial();
+  void fail_upstream(const std::string& why);
+  asio::awaitable<void> pump(Direction direction);
+  asio::awaitable<void> discard_until_closed(asio::ip::tcp::socket& socket);
+  // Data-path tasks (pumps, queue drainers) must all end before the connection does; the
+  // others (watchers) are cancelled then. Every task is cancelled on abort.
+  enum class TaskKind { control, data, watcher };
+  void spawn(std::function<asio::awaitable<void>()> make, TaskKind kind);
+  void task_done(TaskKind kind, std::exception_ptr error);
+  void close_sockets();
+  std::string describe_end() const;
+
+  asio::ip::tcp::socket& source(Direction d) {
+    return d == Direction::upstream ? client_ : upstream_;
+  }
+
+  Worker& worker_;
+  ConnectionInfo info_;
+  asio::ip::tcp::socket client_;
+  asio::ip::tcp::socket upstream_;
+  std::string client_peer_;
+  std::array<SocketSink, 2> sinks_;
+  std::array<std::unique_ptr<Pipeline>, 2> pipelines_;
+
+  std::list<asio::cancellation_signal> signals_;  // one per spawned task
+  int data_tasks_ = 0;
+  int tasks_ = 0;
+  asio::steady_timer data_done_;  // a timer as condition variable: cancelled when data ends
+
+  bool ended_ = false;
+  bool held_ = false;
+  std::optional<CloseCause> cause_;
+  std::string reason_;
+  std::array<std::string, 2> source_end_;  // how each direction's source ended
+  std::array<std::uint64_t, 2> bytes_{};
+};
+
+}  // namespace faultline::proxy

@@ -1,0 +1,36 @@
+#include "proxy/socket_sink.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "proxy/buffer_pool.hpp"
+#include "proxy/session.hpp"
+
+namespace faultline::proxy {
+
+asio::awaitable<void> SocketSink::write(faults::Chunk chunk) {
+  if (session_.ended() || chunk.bytes.empty()) co_return;
+  auto [ec, n] =
+      co_await asio::async_write(socket_, asio::buffer(chunk.bytes.data(), chunk.bytes.size()),
+                                 asio::experimental::as_tuple(asio::use_awaitable));
+  BufferPool::local().give(std::move(chunk.bytes));
+  if (ec && ec != asio::error::operation_aborted) session_.on_write_error(direction_, ec);
+}
+
+asio::awaitable<void> SocketSink::finish() {
+  if (!session_.ended()) {
+    asio::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    session_.on_finish(direction_);
+  }
+  co_return;
+}
+
+asio::awaitable<void> SocketSink::abort(faults::Abort how, faults::Peer who) {
+  session_.abort(how, who, how == faults::Abort::reset ? CloseCause::rst : CloseCause::fault,
+                 "fault");
+  co_return;
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,29 @@
+// The end of a pipeline: writes chunks to a socket, turns EOF into shutdown(send), and hands
+// connection-level actions to the session.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+
+#include "faults/fault.hpp"
+#include "proxy/proxy_state.hpp"
+
+namespace faultline::proxy {
+
+class Session;
+
+class SocketSink final : public faults::Sink {
+ public:
+  SocketSink(Session& session, asio::ip::tcp::socket& socket, Direction direction)
+      : session_(session), socket_(socket), direction_(direction) {}
+
+  asio::awaitable<void> write(faults::Chunk chunk) override;
+  asio::awaitable<void> finish() override;
+  asio::awaitable<void> abort(faults::Abort how, faults::Peer who) override;
+
+ private:
+  Session& session_;
+  asio::ip::tcp::socket& socket_;
+  Direction direction_;
+};
+
+}  // namespace faultline::proxy

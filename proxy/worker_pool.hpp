@@ -1,0 +1,59 @@
+// One io_context per thread. A session lives on one worker for its whole life, so nothing in a
+// session needs a lock; listeners hand accepted sockets out round-robin.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+
+namespace faultline::proxy {
+
+class Session;
+
+class Worker {
+ public:
+  Worker();
+  asio::io_context& context() { return context_; }
+
+  // Only from this worker's thread.
+  void add(const std::shared_ptr<Session>& session);
+  void remove(std::uint64_t session_id);
+  void for_each_session(const std::function<void(Session&)>& fn);
+
+  void start();
+  void stop_when_idle();  // drops the work guard: run() returns once every session has ended
+  void stop_now();
+  void join();
+
+ private:
+  asio::io_context context_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
+  std::thread thread_;
+};
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t threads);
+  ~WorkerPool();
+
+  Worker& next();
+  std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
+  // Ends every session (FIN), waits up to `grace` for them, then stops the threads.
+  void shutdown(std::chrono::milliseconds grace);
+
+ private:
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<std::size_t> next_{0};
+  bool stopped_ = false;
+};
+
+}  // namespace faultline::proxy

@@ -1,0 +1,57 @@
+#include "tests/support/proxy_fixture.hpp"
+
+#include <asio/executor_work_guard.hpp>
+
+#include "config/config.hpp"
+#include "proxy/logging.hpp"
+
+namespace faultline::test {
+
+RunningProxy::RunningProxy(const std::string& yaml, std::uint16_t upstream_port,
+                           unsigned threads) {
+  std::string text = yaml;
+  for (auto pos = text.find("{upstream}"); pos != std::string::npos;
+       pos = text.find("{upstream}")) {
+    text.replace(pos, 10, std::to_string(upstream_port));
+  }
+  config::Config cfg = config::load_config_string(text, "test.yaml");
+  if (!cfg.seed_given) {
+    cfg.seed = 1;
+    cfg.seed_given = true;
+  }
+  const char* level = std::getenv("FAULTLINE_TEST_LOG");
+  proxy::setup_logging(level ? level : "warn", config::LogFormat::text);
+  faults::register_builtin_faults(registry_);
+  first_ = cfg.proxies.front().name;
+  server_ = std::make_unique<proxy::Server>(control_, registry_, threads);
+  server_->start(cfg);
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(control_);
+    control_.run();
+  });
+}
+
+RunningProxy::~RunningProxy() {
+  server_->stop();
+  control_.stop();
+  thread_.join();
+  server_.reset();
+}
+
+std::uint16_t RunningProxy::port(const std::string& proxy) const {
+  return server_->listen_endpoint(proxy.empty() ? first_ : proxy).port();
+}
+
+std::string one_proxy_yaml(const std::string& extra_proxy_keys, const std::string& faults_yaml) {
+  std::string y =
+      "seed: 7\n"
+      "proxies:\n"
+      "  - name: p\n"
+      "    listen: 127.0.0.1:0\n"
+      "    upstream: 127.0.0.1:{upstream}\n";
+  if (!extra_proxy_keys.empty()) y += extra_proxy_keys;
+  if (!faults_yaml.empty()) y += "    faults:\n" + faults_yaml;
+  return y;
+}
+
+}  // namespace faultline::test

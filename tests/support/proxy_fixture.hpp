@@ -1,0 +1,40 @@
+// The real proxy, in-process, on 127.0.0.1 with a kernel-chosen port: configured from YAML
+// through the real loader and fault registry, run on its own control thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <asio/io_context.hpp>
+
+#include "faults/registry.hpp"
+#include "proxy/server.hpp"
+
+namespace faultline::test {
+
+class RunningProxy {
+ public:
+  // `yaml` is a whole config file; use {upstream} for the upstream port, e.g.
+  //   proxies: [{name: p, listen: 127.0.0.1:0, upstream: 127.0.0.1:{upstream}}]
+  RunningProxy(const std::string& yaml, std::uint16_t upstream_port, unsigned threads = 2);
+  ~RunningProxy();
+
+  std::uint16_t port(const std::string& proxy = "") const;
+  proxy::Server& server() { return *server_; }
+  asio::io_context& control() { return control_; }
+
+ private:
+  faults::FaultRegistry registry_;
+  asio::io_context control_{1};
+  std::unique_ptr<proxy::Server> server_;
+  std::thread thread_;
+  std::string first_;
+};
+
+// A one-proxy config: listen on 127.0.0.1:0, given upstream, and extra proxy keys / faults.
+std::string one_proxy_yaml(const std::string& extra_proxy_keys = "",
+                           const std::string& faults_yaml = "");
+
+}  // namespace faultline::test
