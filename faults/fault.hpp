@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <utility>
 #include <vector>
 
@@ -66,6 +68,22 @@ class Sink {
   virtual asio::awaitable<void> abort(Abort how, Peer who) = 0;
 };
 
+// A condition a fault's coroutines can wait on with a deadline (e.g. "more data arrived" for
+// coalesce). Notifying wakes the waiter; a notification with no waiter is kept for the next.
+class Signal {
+ public:
+  void notify() {
+    notified_ = true;
+    if (wake_) wake_();
+  }
+  bool consume() { return std::exchange(notified_, false); }
+  void set_waker(std::function<void()> wake) { wake_ = std::move(wake); }
+
+ private:
+  bool notified_ = false;
+  std::function<void()> wake_;
+};
+
 // What a fault may ask of its connection: time (virtual in unit tests), randomness drawn from
 // the configured seed, and the window in which its conditions (`after`, `duration`) hold.
 class FaultContext {
@@ -74,7 +92,12 @@ class FaultContext {
   virtual Clock::time_point now() const = 0;
   virtual asio::awaitable<void> sleep_until(Clock::time_point t) = 0;
   asio::awaitable<void> sleep_for(Clock::duration d) { return sleep_until(now() + d); }
+  // Waits until `signal` is notified (true) or the deadline passes (false).
+  virtual asio::awaitable<bool> wait(Signal& signal, Clock::time_point deadline) = 0;
   virtual std::mt19937_64& rng() = 0;
+  // When the EOF now being handled by on_eof() arrived at this stage (behind a queue, this is
+  // earlier than now()).
+  virtual Clock::time_point eof_received_at() const = 0;
 
   virtual Clock::time_point connected_at() const = 0;
   virtual Clock::time_point active_from() const = 0;   // connected_at + after

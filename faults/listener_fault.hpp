@@ -16,28 +16,35 @@ class ListenerControl {
  public:
   virtual ~ListenerControl() = default;
   virtual Clock::time_point now() const = 0;
-  virtual asio::awaitable<void> sleep_until(Clock::time_point t) = 0;
-  // When the fault was added to the proxy (its `after` and `duration` count from here).
+  virtual asio::awaitable<void> sleep_until(Clock::time_point t) = 0;  // throws on cancel
+  // When the fault was put on the listener (its `after` and `duration` count from here).
   virtual Clock::time_point started_at() const = 0;
-  virtual std::uint64_t active_connections() const = 0;
-  virtual void set_backlog(int backlog) = 0;  // listen(2) again with this queue length
-  virtual void close_listener() = 0;          // new connects get ECONNREFUSED
-  virtual bool reopen_listener() = 0;         // same address; false if it cannot be bound
-  virtual void fired(std::string_view detail) = 0;
-};
 
-enum class AcceptVerdict {
-  accept,  // relay as usual
-  reset,   // the client's connect() succeeded; reset it at once (first recv: ECONNRESET)
+  virtual std::uint64_t active_connections() const = 0;
+  // Resumes when active_connections() satisfies `at_least ? >= n : < n`, or at the deadline;
+  // returns whether the condition holds.
+  virtual asio::awaitable<bool> wait_connections(bool at_least, std::uint64_t n,
+                                                 Clock::time_point deadline) = 0;
+
+  // Stop calling accept(2) and shorten the kernel's accept queue to `backlog`: once it is
+  // full, new clients' SYNs go unanswered and their connect() times out.
+  virtual void stall(int backlog) = 0;
+  // Accept, then reset at once: connect() succeeds, the first recv fails with ECONNRESET.
+  virtual void reset_on_accept() = 0;
+  // Close the listening socket: connect() fails with ECONNREFUSED.
+  virtual void refuse() = 0;
+  // Back to normal accepting on the same address (reopening it if refused).
+  virtual void resume() = 0;
+
+  virtual void fired(std::string_view detail) = 0;
 };
 
 class ListenerFault {
  public:
   virtual ~ListenerFault() = default;
-  // Awaited before each accept(): may hold the accept loop (the kernel queue fills) or close
-  // the listening socket for a while. Returns once accepting may go on.
-  virtual asio::awaitable<void> before_accept(ListenerControl& control) = 0;
-  virtual AcceptVerdict on_accepted(ListenerControl& control) = 0;
+  // Runs for as long as the fault is on the listener; cancelled when it is removed or the
+  // listener closes.
+  virtual asio::awaitable<void> run(ListenerControl& control) = 0;
 };
 
 }  // namespace faultline::faults

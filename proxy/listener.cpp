@@ -1,10 +1,12 @@
 #include "proxy/listener.hpp"
 
+#include <sys/socket.h>
+
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "proxy/logging.hpp"
@@ -14,43 +16,124 @@
 namespace faultline::proxy {
 
 using asio::ip::tcp;
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+}
+
+class Listener::FaultControl final : public faults::ListenerControl {
+ public:
+  FaultControl(Listener& listener, const config::FaultSpec& spec)
+      : listener_(listener), spec_(spec) {}
+
+  faults::Clock::time_point now() const override { return faults::Clock::now(); }
+  asio::awaitable<void> sleep_until(faults::Clock::time_point t) override {
+    return listener_.sleep_until(t);
+  }
+  faults::Clock::time_point started_at() const override { return listener_.faults_started_; }
+  std::uint64_t active_connections() const override { return listener_.active_connections(); }
+  asio::awaitable<bool> wait_connections(bool at_least, std::uint64_t n,
+                                         faults::Clock::time_point deadline) override {
+    return listener_.wait_connections(at_least, n, deadline);
+  }
+  void stall(int backlog) override { listener_.stall(backlog); }
+  void reset_on_accept() override { listener_.reset_on_accept(); }
+  void refuse() override { listener_.refuse(); }
+  void resume() override { listener_.resume(); }
+  void fired(std::string_view detail) override {
+    log_fault().info("proxy {}: fault {} ({}) fired: {}", listener_.proxy_->name(), spec_.name,
+                     spec_.type, detail);
+    listener_.proxy_->stats.count_fired(spec_.type);
+  }
+
+ private:
+  Listener& listener_;
+  const config::FaultSpec spec_;
+};
 
 Listener::Listener(asio::io_context& context, WorkerPool& workers,
                    std::shared_ptr<ProxyState> proxy)
-    : context_(context), workers_(workers), proxy_(std::move(proxy)), acceptor_(context) {}
+    : context_(context),
+      workers_(workers),
+      proxy_(std::move(proxy)),
+      acceptor_(context),
+      wake_(context, asio::steady_timer::time_point::max()) {}
+
+Listener::~Listener() = default;
+
+void Listener::bind_and_listen(const tcp::endpoint& endpoint) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
 
 void Listener::open() {
   const config::Endpoint& listen = proxy_->config().listen;
   tcp::resolver resolver(context_);
   auto results = resolver.resolve(listen.host, std::to_string(listen.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service);
-  tcp::endpoint endpoint = results.begin()->endpoint();
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+  bind_and_listen(results.begin()->endpoint());
   bound_ = acceptor_.local_endpoint();
+  open_ = true;
 }
 
-tcp::endpoint Listener::local_endpoint() const { return bound_; }
-
 void Listener::start() {
+  // Faults first: a fault that is on from the start (backlog with no `after`) has set the mode
+  // before the first accept, so not even the first client slips through.
+  start_faults();
   asio::co_spawn(context_, [self = shared_from_this()] { return self->accept_loop(); },
                  asio::detached);
 }
 
+void Listener::start_faults() {
+  faults_started_ = faults::Clock::now();
+  for (const auto& f : proxy_->faults()->faults) {
+    if (f.scope != faults::FaultScope::listener) continue;
+    auto fault = f.factory->create_listener();
+    faults::ListenerFault* raw = fault.get();
+    faults_.push_back(std::move(fault));
+    controls_.push_back(std::make_unique<FaultControl>(*this, f.spec));
+    asio::cancellation_signal& signal = fault_signals_.emplace_back();
+    asio::co_spawn(context_, raw->run(*controls_.back()),
+                   asio::bind_cancellation_slot(
+                       signal.slot(), [self = shared_from_this(), name = f.spec.name](
+                                          std::exception_ptr e) {
+                         if (!e) return;
+                         try {
+                           std::rethrow_exception(e);
+                         } catch (const asio::system_error& err) {
+                           if (err.code() == asio::error::operation_aborted) return;
+                           log_fault().error("proxy {}: fault {} failed: {}", self->proxy_->name(),
+                                             name, err.what());
+                         } catch (const std::exception& err) {
+                           log_fault().error("proxy {}: fault {} failed: {}", self->proxy_->name(),
+                                             name, err.what());
+                         }
+                       }));
+  }
+}
+
 void Listener::close() {
+  open_ = false;
+  for (auto& s : fault_signals_) s.emit(asio::cancellation_type::terminal);
   asio::error_code ec;
   acceptor_.close(ec);
+  wake_.cancel();
 }
 
 asio::awaitable<void> Listener::accept_loop() {
   auto self = shared_from_this();  // the loop keeps its listener alive
-  while (acceptor_.is_open()) {
+  while (open_) {
+    if (mode_ == Mode::stalled || mode_ == Mode::refused) {
+      co_await wake_.async_wait(use_tuple);  // until resume() or close()
+      continue;
+    }
     Worker& worker = workers_.next();
-    auto [ec, socket] = co_await acceptor_.async_accept(
-        worker.context(), asio::experimental::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    auto [ec, socket] = co_await acceptor_.async_accept(worker.context(), use_tuple);
+    if (!open_) co_return;
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+      continue;  // a listener fault changed the mode under the pending accept
+    }
     if (ec) {
       // EMFILE and friends: say so at most once a second and back off instead of spinning.
       auto now = std::chrono::steady_clock::now();
@@ -59,7 +142,14 @@ asio::awaitable<void> Listener::accept_loop() {
         log_proxy().error("proxy {}: accept failed: {}; backing off", proxy_->name(), ec.message());
       }
       asio::steady_timer pause(context_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    if (mode_ == Mode::resetting) {
+      asio::error_code ignored;
+      socket.set_option(asio::socket_base::linger(true, 0), ignored);
+      socket.close(ignored);
+      proxy_->stats.closed[static_cast<std::size_t>(CloseCause::fault)].fetch_add(1);
       continue;
     }
     asio::post(worker.context(), [socket = std::move(socket), proxy = proxy_,
@@ -67,6 +157,62 @@ asio::awaitable<void> Listener::accept_loop() {
       Session::start(std::move(socket), std::move(proxy), index, worker);
     });
   }
+}
+
+asio::awaitable<void> Listener::sleep_until(faults::Clock::time_point t) {
+  if (t <= faults::Clock::now()) co_return;
+  asio::steady_timer timer(context_, t);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+std::uint64_t Listener::active_connections() const {
+  return proxy_->stats.active.load(std::memory_order_relaxed);
+}
+
+asio::awaitable<bool> Listener::wait_connections(bool at_least, std::uint64_t n,
+                                                 faults::Clock::time_point deadline) {
+  // Sessions live on other threads; a short poll keeps them free of listener callbacks.
+  constexpr auto kPoll = std::chrono::milliseconds(5);
+  for (;;) {
+    std::uint64_t active = active_connections();
+    if (at_least ? active >= n : active < n) co_return true;
+    auto now = faults::Clock::now();
+    if (now >= deadline) co_return false;
+    co_await sleep_until(std::min(deadline, now + kPoll));
+  }
+}
+
+void Listener::stall(int backlog) {
+  mode_ = Mode::stalled;
+  asio::error_code ec;
+  acceptor_.cancel(ec);
+  // listen(2) again on a listening socket just changes the queue length.
+  ::listen(acceptor_.native_handle(), backlog);
+}
+
+void Listener::reset_on_accept() { mode_ = Mode::resetting; }
+
+void Listener::refuse() {
+  mode_ = Mode::refused;
+  asio::error_code ec;
+  acceptor_.close(ec);  // clients still queued in the kernel are reset with it
+}
+
+void Listener::resume() {
+  if (!open_) return;
+  if (mode_ == Mode::refused) {
+    try {
+      bind_and_listen(bound_);
+    } catch (const std::system_error& e) {
+      log_proxy().error("proxy {}: cannot listen again on port {}: {}", proxy_->name(),
+                        bound_.port(), e.code().message());
+      return;
+    }
+  } else if (mode_ == Mode::stalled) {
+    ::listen(acceptor_.native_handle(), asio::socket_base::max_listen_connections);
+  }
+  mode_ = Mode::accepting;
+  wake_.cancel();
 }
 
 }  // namespace faultline::proxy

@@ -1,5 +1,6 @@
 #include "proxy/pipeline.hpp"
 
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/channel.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -33,6 +34,18 @@ asio::awaitable<void> RealTime::sleep_until(faults::Clock::time_point t) {
   if (t <= faults::Clock::now()) co_return;
   asio::steady_timer timer(co_await asio::this_coro::executor, t);
   co_await timer.async_wait(asio::use_awaitable);  // throws when the connection ends
+}
+
+asio::awaitable<bool> RealTime::wait(faults::Signal& signal, faults::Clock::time_point deadline) {
+  if (signal.consume()) co_return true;
+  if (deadline <= faults::Clock::now()) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  signal.set_waker([&timer] { timer.cancel(); });
+  auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  signal.set_waker(nullptr);
+  if (signal.consume()) co_return true;
+  if (ec) throw asio::system_error(ec);  // cancelled: the connection is ending
+  co_return false;
 }
 
 std::uint64_t derive_seed(std::uint64_t seed, std::string_view proxy, std::uint64_t connection,
@@ -90,10 +103,12 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
       co_await next_.finish();
     } else if (queue_) {
       // An empty chunk with no arrival time marks EOF behind everything queued.
-      faults::Chunk eof;  // named: see the note on temporaries in Session::pump
+      // An empty chunk marks EOF (a read never yields zero bytes), stamped with its arrival.
+      // Named, not a temporary in the co_await: see the note in Session::pump.
+      faults::Chunk eof{{}, now()};
       co_await queue_->async_send(asio::error_code{}, std::move(eof), asio::use_awaitable);
     } else {
-      co_await end_of_stream();
+      co_await end_of_stream(now());
     }
   }
 
@@ -105,8 +120,8 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   asio::awaitable<void> drain() {
     for (;;) {
       faults::Chunk chunk = co_await queue_->async_receive(asio::use_awaitable);
-      if (chunk.received_at == faults::Clock::time_point{}) {
-        co_await end_of_stream();
+      if (chunk.bytes.empty()) {
+        co_await end_of_stream(chunk.received_at);
         co_return;
       }
       co_await process(std::move(chunk));
@@ -124,6 +139,10 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   asio::awaitable<void> sleep_until(faults::Clock::time_point t) override {
     co_await time_.sleep_until(t);
   }
+  asio::awaitable<bool> wait(faults::Signal& signal, faults::Clock::time_point deadline) override {
+    co_return co_await time_.wait(signal, deadline);
+  }
+  faults::Clock::time_point eof_received_at() const override { return eof_received_at_; }
   std::mt19937_64& rng() override { return rng_; }
   faults::Clock::time_point connected_at() const override { return connection_.connected_at; }
   faults::Clock::time_point active_from() const override {
@@ -152,8 +171,9 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
     }
   }
 
-  asio::awaitable<void> end_of_stream() {
-    if (active_at(now())) {
+  asio::awaitable<void> end_of_stream(faults::Clock::time_point received_at) {
+    eof_received_at_ = received_at;
+    if (active_at(received_at)) {
       co_await fault_->on_eof(next_, *this);
     } else {
       co_await next_.finish();
@@ -170,6 +190,7 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   bool on_ = false;
   std::unique_ptr<faults::Fault> fault_;
   std::unique_ptr<Queue> queue_;
+  faults::Clock::time_point eof_received_at_{};
 };
 
 Pipeline::Pipeline(asio::any_io_executor executor, TimeSource& time, const FaultSet& faults,

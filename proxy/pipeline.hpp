@@ -25,6 +25,8 @@ class TimeSource {
   virtual ~TimeSource() = default;
   virtual faults::Clock::time_point now() const = 0;
   virtual asio::awaitable<void> sleep_until(faults::Clock::time_point t) = 0;  // throws on cancel
+  // true when `signal` was notified, false at the deadline; throws on cancel.
+  virtual asio::awaitable<bool> wait(faults::Signal& signal, faults::Clock::time_point deadline) = 0;
 };
 
 // The steady clock and asio::steady_timer on the current coroutine's executor.
@@ -33,6 +35,7 @@ class RealTime final : public TimeSource {
   static RealTime& instance();
   faults::Clock::time_point now() const override { return faults::Clock::now(); }
   asio::awaitable<void> sleep_until(faults::Clock::time_point t) override;
+  asio::awaitable<bool> wait(faults::Signal& signal, faults::Clock::time_point deadline) override;
 };
 
 struct ConnectionInfo {

@@ -57,6 +57,26 @@ asio::awaitable<void> VirtualClock::sleep_until(Clock::time_point t) {
   }
 }
 
+asio::awaitable<bool> VirtualClock::wait(faults::Signal& signal, Clock::time_point deadline) {
+  if (signal.consume()) co_return true;
+  if (deadline <= now_) co_return false;
+  Sleeper sleeper{asio::steady_timer(context_, asio::steady_timer::time_point::max())};
+  auto it = sleepers_.emplace(deadline, &sleeper);
+  signal.set_waker([&] {
+    if (sleeper.woken) return;
+    sleeper.woken = true;
+    sleepers_.erase(it);
+    sleeper.timer.cancel();
+  });
+  co_await sleeper.timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  signal.set_waker(nullptr);
+  if (!sleeper.woken) {
+    sleepers_.erase(it);
+    throw asio::system_error(asio::error::operation_aborted);
+  }
+  co_return signal.consume();
+}
+
 void VirtualClock::run(Clock::time_point limit) {
   for (;;) {
     context_.restart();

@@ -34,6 +34,7 @@ class VirtualClock final : public proxy::TimeSource {
   explicit VirtualClock(asio::io_context& context) : context_(context) {}
   Clock::time_point now() const override { return now_; }
   asio::awaitable<void> sleep_until(Clock::time_point t) override;
+  asio::awaitable<bool> wait(faults::Signal& signal, Clock::time_point deadline) override;
   // Runs the io_context until no handler is ready and no sleeper is left, or until `limit`.
   void run(Clock::time_point limit);
   Clock::time_point start() const { return start_; }
@@ -41,8 +42,7 @@ class VirtualClock final : public proxy::TimeSource {
  private:
   struct Sleeper;
   asio::io_context& context_;
-  // Not zero: a default time_point marks EOF inside the pipeline's queues.
-  const Clock::time_point start_ = Clock::time_point{} + std::chrono::hours(1);
+    const Clock::time_point start_ = Clock::time_point{} + std::chrono::hours(1);
   Clock::time_point now_ = start_;
   std::multimap<Clock::time_point, Sleeper*> sleepers_;
 };
