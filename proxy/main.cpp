@@ -6,7 +6,10 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <asio/connect.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/signal_set.hpp>
 
 #include "config/config.hpp"
@@ -21,6 +24,7 @@ using namespace faultline;
 struct Options {
   std::string config_path;
   std::string check_path;
+  std::string probe;
   std::string log_level;
   std::string log_format;
   unsigned threads = 0;
@@ -40,6 +44,40 @@ int check(const std::string& path, const faults::FaultRegistry& registry) {
     std::cerr << e.what() << "\n";
     return 1;
   }
+}
+
+// A health probe that needs no curl (for container HEALTHCHECKs): exit 0 when a TCP connect
+// to HOST:PORT succeeds within two seconds.
+int probe(const std::string& target) {
+  auto endpoint = config::parse_endpoint(target);
+  if (!endpoint || endpoint->port == 0) {
+    std::cerr << "--probe: expected HOST:PORT, got \"" << target << "\"\n";
+    return 2;
+  }
+  asio::io_context context;
+  asio::ip::tcp::socket socket(context);
+  asio::steady_timer timer(context, std::chrono::seconds(2));
+  asio::error_code result = asio::error::timed_out;
+  asio::ip::tcp::resolver resolver(context);
+  asio::error_code ec;
+  auto endpoints = resolver.resolve(endpoint->host, std::to_string(endpoint->port), ec);
+  if (ec) {
+    std::cerr << "probe " << target << ": " << ec.message() << "\n";
+    return 1;
+  }
+  asio::async_connect(socket, endpoints, [&](const asio::error_code& e, const auto&) {
+    result = e;
+    timer.cancel();
+  });
+  timer.async_wait([&](const asio::error_code& e) {
+    if (!e) socket.close();
+  });
+  context.run();
+  if (result) {
+    std::cerr << "probe " << target << ": " << result.message() << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 int run(const Options& opt, const faults::FaultRegistry& registry) {
@@ -100,6 +138,8 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", opt.config_path, "run the proxies of this YAML file")
       ->check(CLI::ExistingFile);
   app.add_option("--check", opt.check_path, "validate this YAML file and exit (0 valid, 1 not)");
+  app.add_option("--probe", opt.probe,
+                 "exit 0 if HOST:PORT accepts a TCP connection within 2 s (a health check)");
   app.add_option("--log-level", opt.log_level,
                  "trace, debug, info, warn, error, critical or off (default: the file's, info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -112,6 +152,7 @@ int main(int argc, char** argv) {
   faults::FaultRegistry registry;
   faults::register_builtin_faults(registry);
 
+  if (!opt.probe.empty()) return probe(opt.probe);
   if (!opt.check_path.empty()) return check(opt.check_path, registry);
   if (opt.config_path.empty()) {
     std::cerr << "faultline: nothing to do: give --config FILE (or --check FILE)\n"
