@@ -12,4 +12,6 @@ asio::awaitable<void> Fault::watch(Sink&, FaultContext&) { co_return; }
 
 asio::awaitable<void> Fault::before_dial(FaultContext&) { co_return; }
 
+asio::awaitable<void> Fault::on_handover(Sink&, FaultContext&) { co_return; }
+
 }  // namespace faultline::faults

@@ -124,6 +124,10 @@ class Fault {
   virtual asio::awaitable<void> watch(Sink& next, FaultContext& ctx);
   // Connection-scoped faults only: runs before the proxy dials the upstream.
   virtual asio::awaitable<void> before_dial(FaultContext& ctx);
+  // The connection's fault set is changing under live traffic: hand on anything held back
+  // (e.g. coalesced bytes) so that no byte is lost or reordered by the change. Data may
+  // still come through this fault afterwards if it stays in the new set.
+  virtual asio::awaitable<void> on_handover(Sink& next, FaultContext& ctx);
 };
 
 }  // namespace faultline::faults

@@ -113,6 +113,14 @@ void Listener::start_faults() {
   }
 }
 
+void Listener::restart_faults() {
+  for (auto& s : fault_signals_) s.emit(asio::cancellation_type::terminal);
+  // The cancelled coroutines still reference their fault and control until they complete;
+  // keep them (a few objects per change) for the listener's life.
+  if (mode_ != Mode::accepting) resume();
+  start_faults();
+}
+
 void Listener::close() {
   open_ = false;
   for (auto& s : fault_signals_) s.emit(asio::cancellation_type::terminal);

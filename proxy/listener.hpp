@@ -30,6 +30,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void start();
   // Stops accepting and the listener faults; sessions already running are not touched.
   void close();
+  // The proxy's fault set changed: stop the old listener faults, accept normally, start the
+  // new ones.
+  void restart_faults();
 
   asio::ip::tcp::endpoint local_endpoint() const { return bound_; }
 

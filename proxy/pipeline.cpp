@@ -1,5 +1,7 @@
 #include "proxy/pipeline.hpp"
 
+#include <algorithm>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/channel.hpp>
 #include <asio/steady_timer.hpp>
@@ -57,21 +59,50 @@ std::uint64_t derive_seed(std::uint64_t seed, std::string_view proxy, std::uint6
   return splitmix(h ^ stage);
 }
 
+static bool same_fault(const config::FaultSpec& a, const config::FaultSpec& b) {
+  if (a.name != b.name || a.type != b.type || a.stream != b.stream ||
+      a.toxicity != b.toxicity || a.after != b.after || a.duration != b.duration ||
+      !(a.connections == b.connections) || a.attributes.size() != b.attributes.size()) {
+    return false;
+  }
+  for (const auto& [key, value] : a.attributes) {
+    auto it = b.attributes.find(key);
+    if (it == b.attributes.end() || it->second.text != value.text) return false;
+  }
+  return true;
+}
+
+// The Sink a fault writes to. It stays the same object for the fault's whole life while the
+// stage behind it may change (a live rebuild re-links the pipeline under a running watch()).
+class ForwardSink final : public faults::Sink {
+ public:
+  void set(faults::Sink* target) { target_ = target; }
+  asio::awaitable<void> write(faults::Chunk chunk) override {
+    co_await target_->write(std::move(chunk));
+  }
+  asio::awaitable<void> finish() override { co_await target_->finish(); }
+  asio::awaitable<void> abort(faults::Abort how, faults::Peer who) override {
+    co_await target_->abort(how, who);
+  }
+
+ private:
+  faults::Sink* target_ = nullptr;
+};
+
 // A stage is both the Sink the previous stage writes to and the FaultContext of its fault.
 class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
  public:
   Stage(asio::any_io_executor executor, TimeSource& time, const faults::CompiledFault& compiled,
-        Direction direction, const ConnectionInfo& connection, std::size_t index,
-        faults::Sink& next)
+        Direction direction, const ConnectionInfo& connection, std::size_t index)
       : executor_(executor),
         time_(time),
         spec_(compiled.spec),
         direction_(direction),
         connection_(connection),
-        next_(next),
         rng_(derive_seed(connection.proxy->seed(), connection.proxy->name(), connection.index,
                          direction, index)) {
-    // Drawn once per connection and direction, in a fixed order, so a seed replays exactly.
+    // Drawn once per connection and direction, and kept across live changes that leave this
+    // fault as it is, so a seed replays exactly.
     std::uniform_real_distribution<double> coin(0.0, 1.0);
     bool drawn = spec_.toxicity >= 1.0 || coin(rng_) < spec_.toxicity;
     on_ = drawn && spec_.connections.matches(connection.index);
@@ -83,15 +114,31 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
     }
   }
 
+  const config::FaultSpec& spec() const { return spec_; }
   bool on() const { return on_; }
-  faults::Fault& fault() { return *fault_; }
   bool queued() const { return queue_ != nullptr; }
+  void set_next(faults::Sink* next) { next_.set(next); }
+
+  void start(TaskSpawner& spawner) {
+    if (!on_) return;
+    if (queue_) {
+      signals_.push_back(&spawner.spawn([this] { return drain(); }, TaskSpawner::Kind::data));
+    }
+    signals_.push_back(&spawner.spawn([this] { return watch(); }, TaskSpawner::Kind::watcher));
+  }
+
+  // Leaving the pipeline: its coroutines end (the drainer has nothing queued by then).
+  void stop() {
+    for (auto* s : signals_) s->emit(asio::cancellation_type::terminal);
+    signals_.clear();
+  }
 
   // Sink: what the previous stage (or the pump) hands in.
   asio::awaitable<void> write(faults::Chunk chunk) override {
     if (!on_) {
       co_await next_.write(std::move(chunk));
     } else if (queue_) {
+      ++queued_chunks_;
       co_await queue_->async_send(asio::error_code{}, std::move(chunk), asio::use_awaitable);
     } else {
       co_await process(std::move(chunk));
@@ -102,10 +149,10 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
     if (!on_) {
       co_await next_.finish();
     } else if (queue_) {
-      // An empty chunk with no arrival time marks EOF behind everything queued.
       // An empty chunk marks EOF (a read never yields zero bytes), stamped with its arrival.
       // Named, not a temporary in the co_await: see the note in Session::pump.
       faults::Chunk eof{{}, now()};
+      ++queued_chunks_;
       co_await queue_->async_send(asio::error_code{}, std::move(eof), asio::use_awaitable);
     } else {
       co_await end_of_stream(now());
@@ -120,18 +167,31 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   asio::awaitable<void> drain() {
     for (;;) {
       faults::Chunk chunk = co_await queue_->async_receive(asio::use_awaitable);
-      if (chunk.bytes.empty()) {
+      const bool eof = chunk.bytes.empty();
+      if (eof) {
         co_await end_of_stream(chunk.received_at);
-        co_return;
+      } else {
+        co_await process(std::move(chunk));
       }
-      co_await process(std::move(chunk));
+      if (--queued_chunks_ == 0) drained_.notify();
+      if (eof) co_return;
     }
+  }
+
+  // Before a live change: everything this stage accepted has been handed on.
+  asio::awaitable<void> hand_over() {
+    if (!on_) co_return;
+    while (queued_chunks_ > 0) {
+      co_await time_.wait(drained_, faults::Clock::time_point::max());
+    }
+    drained_.consume();
+    co_await fault_->on_handover(next_, *this);
   }
 
   asio::awaitable<void> watch() { co_await fault_->watch(next_, *this); }
 
   asio::awaitable<void> before_dial() {
-    if (active_at(now())) co_await fault_->before_dial(*this);
+    if (on_ && active_at(now())) co_await fault_->before_dial(*this);
   }
 
   // FaultContext.
@@ -185,51 +245,105 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   const config::FaultSpec spec_;
   const Direction direction_;
   const ConnectionInfo& connection_;
-  faults::Sink& next_;
+  ForwardSink next_;
   std::mt19937_64 rng_;
   bool on_ = false;
   std::unique_ptr<faults::Fault> fault_;
   std::unique_ptr<Queue> queue_;
+  std::size_t queued_chunks_ = 0;  // accepted into the queue, not yet handed on
+  faults::Signal drained_;
+  std::vector<asio::cancellation_signal*> signals_;
   faults::Clock::time_point eof_received_at_{};
 };
 
+namespace {
+
+bool belongs(const faults::CompiledFault& f, Direction direction) {
+  // A connection-scoped fault (one that acts on the connection, not on a stream) sits in the
+  // downstream pipeline only, so it acts once per connection; listener faults live in the
+  // listener.
+  switch (f.scope) {
+    case faults::FaultScope::stream: return applies_to(f.spec.stream, direction);
+    case faults::FaultScope::connection: return direction == Direction::downstream;
+    case faults::FaultScope::listener: return false;
+  }
+  return false;
+}
+
+}  // namespace
+
 Pipeline::Pipeline(asio::any_io_executor executor, TimeSource& time, const FaultSet& faults,
                    Direction direction, const ConnectionInfo& connection, faults::Sink& terminal)
-    : head_(&terminal) {
-  // Built back to front: each stage writes into the one after it. A connection-scoped fault
-  // (one that acts on the connection, not on a stream) sits in the downstream pipeline only,
-  // so it acts once per connection; listener faults live in the listener.
-  std::vector<const faults::CompiledFault*> mine;
+    : executor_(executor),
+      time_(time),
+      direction_(direction),
+      connection_(connection),
+      terminal_(terminal),
+      head_(&terminal) {
+  std::size_t index = 0;
   for (const auto& f : faults.faults) {
-    bool here = f.scope == faults::FaultScope::stream
-                    ? applies_to(f.spec.stream, direction)
-                    : f.scope == faults::FaultScope::connection && direction == Direction::downstream;
-    if (here) mine.push_back(&f);
+    if (belongs(f, direction)) stages_.push_back(make_stage(f, index++));
   }
-  for (std::size_t i = mine.size(); i-- > 0;) {
-    auto stage =
-        std::make_unique<Stage>(executor, time, *mine[i], direction, connection, i, *head_);
-    if (!stage->on()) continue;  // not drawn or not this connection: no stage at all
-    head_ = stage.get();
-    stages_.push_back(std::move(stage));
-  }
+  link();
 }
 
 Pipeline::~Pipeline() = default;
 
-asio::awaitable<void> Pipeline::before_dial() {
-  // stages_ is back to front; hooks run in config order.
-  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) co_await (*it)->before_dial();
+std::shared_ptr<Pipeline::Stage> Pipeline::make_stage(const faults::CompiledFault& fault,
+                                                      std::size_t index) {
+  return std::make_shared<Stage>(executor_, time_, fault, direction_, connection_, index);
 }
 
-std::vector<Pipeline::Task> Pipeline::tasks() {
-  std::vector<Task> tasks;
-  for (auto& stage : stages_) {
-    Stage* s = stage.get();
-    if (s->queued()) tasks.push_back({[s] { return s->drain(); }, true});
-    tasks.push_back({[s] { return s->watch(); }, false});
+void Pipeline::link() {
+  // Each stage that is on writes into the next one that is on; stages that are off (not
+  // drawn, or not this connection) are skipped, so they cost nothing per chunk.
+  faults::Sink* next = &terminal_;
+  for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) {
+    if (!(*it)->on()) continue;
+    (*it)->set_next(next);
+    next = it->get();
   }
-  return tasks;
+  head_ = next;
+}
+
+void Pipeline::start(TaskSpawner& spawner) {
+  for (auto& stage : stages_) stage->start(spawner);
+}
+
+asio::awaitable<void> Pipeline::before_dial() {
+  for (auto& stage : stages_) co_await stage->before_dial();
+}
+
+asio::awaitable<void> Pipeline::rebuild(const FaultSet& faults, TaskSpawner& spawner) {
+  // 1. Hand over, head to tail, so bytes held anywhere reach the socket in order.
+  for (auto& stage : stages_) co_await stage->hand_over();
+
+  // 2. Keep what is unchanged, make what is new.
+  std::vector<std::shared_ptr<Stage>> next;
+  std::vector<std::shared_ptr<Stage>> fresh;
+  std::size_t index = 0;
+  for (const auto& f : faults.faults) {
+    if (!belongs(f, direction_)) continue;
+    auto old = std::find_if(stages_.begin(), stages_.end(), [&](const auto& s) {
+      return s && same_fault(s->spec(), f.spec);
+    });
+    if (old != stages_.end()) {
+      next.push_back(std::move(*old));
+    } else {
+      next.push_back(make_stage(f, index));
+      fresh.push_back(next.back());
+    }
+    ++index;
+  }
+  // 3. Stop what left.
+  for (auto& stage : stages_) {
+    if (!stage) continue;
+    stage->stop();
+    retired_.push_back(std::move(stage));
+  }
+  stages_ = std::move(next);
+  link();
+  for (auto& stage : fresh) stage->start(spawner);
 }
 
 }  // namespace faultline::proxy

@@ -12,6 +12,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/cancellation_signal.hpp>
 
 #include "faults/fault.hpp"
 #include "proxy/proxy_state.hpp"
@@ -45,15 +46,20 @@ struct ConnectionInfo {
   std::shared_ptr<ProxyState> proxy;
 };
 
+// Runs a pipeline's coroutines for it: the session, which cancels them when the connection
+// ends (or, through the returned signal, when a stage leaves the pipeline).
+class TaskSpawner {
+ public:
+  // Data-path tasks (queue drainers) must end before the connection does; watchers are
+  // cancelled when it ends.
+  enum class Kind { data, watcher };
+  virtual ~TaskSpawner() = default;
+  virtual asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
+                                           Kind kind) = 0;
+};
+
 class Pipeline {
  public:
-  // A coroutine to run beside the pump. Data-path tasks (queue drainers) end when EOF has
-  // passed through; the others (watchers) are cancelled when the connection ends.
-  struct Task {
-    std::function<asio::awaitable<void>()> run;
-    bool data_path;
-  };
-
   Pipeline(asio::any_io_executor executor, TimeSource& time, const FaultSet& faults,
            Direction direction, const ConnectionInfo& connection, faults::Sink& terminal);
   ~Pipeline();
@@ -61,14 +67,31 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   faults::Sink& head() { return *head_; }
-  bool empty() const { return stages_.empty(); }
-  std::vector<Task> tasks();
+  bool empty() const { return head_ == &terminal_; }  // no fault is on for this connection
+
+  // Starts the stages' coroutines (drainers, watchers).
+  void start(TaskSpawner& spawner);
   // Connection-scoped hooks run before the upstream dial (e.g. connect_delay), in order.
   asio::awaitable<void> before_dial();
 
+  // Moves an open connection to a new fault set, between two chunks: what the old stages
+  // hold is handed on first, stages whose fault is unchanged are kept with their state
+  // (counters, timers, the toxicity draw), removed ones are stopped, new ones start. Call
+  // only from the pump, between writes.
+  asio::awaitable<void> rebuild(const FaultSet& faults, TaskSpawner& spawner);
+
  private:
   class Stage;
-  std::vector<std::unique_ptr<Stage>> stages_;
+  std::shared_ptr<Stage> make_stage(const faults::CompiledFault& fault, std::size_t index);
+  void link();
+
+  asio::any_io_executor executor_;
+  TimeSource& time_;
+  Direction direction_;
+  const ConnectionInfo& connection_;
+  faults::Sink& terminal_;
+  std::vector<std::shared_ptr<Stage>> stages_;  // head to tail
+  std::vector<std::shared_ptr<Stage>> retired_;  // removed, kept until their tasks end
   faults::Sink* head_;
 };
 

@@ -1,10 +1,13 @@
 // The live proxies of one process (the proxy registry): each proxy's shared state and
-// listener, the worker threads their sessions run on, and start/stop as a whole.
+// listener, the worker threads their sessions run on, start/stop as a whole, and the changes
+// the control API makes at run time. Every method runs on the control io_context's thread
+// (the API posts to it); sessions are reached by posting to their workers.
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,6 +30,18 @@ class StartError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A refused run-time change, with the HTTP status the API answers (Toxiproxy's codes and
+// messages: 404 "proxy not found", 409 "proxy already exists", 400 for a bad value, ...).
+class ControlError : public std::runtime_error {
+ public:
+  ControlError(int status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
 // Compiles a proxy's fault specs through the registry; throws config::ConfigError.
 std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSpec>& specs,
                                                const faults::FaultRegistry& registry);
@@ -34,9 +49,25 @@ std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSp
 // Everything --check verifies beyond the loader: each fault's type and attributes.
 void validate(const config::Config& config, const faults::FaultRegistry& registry);
 
+// What the API shows of a proxy.
+struct ProxyView {
+  std::string name;
+  std::string listen;  // the address actually bound (port 0 resolved), or as configured
+  std::string upstream;
+  bool enabled = true;
+  std::vector<config::FaultSpec> faults;
+  std::shared_ptr<ProxyState> state;  // counters
+};
+
+// A partial update: fields left empty keep their values.
+struct ProxyPatch {
+  std::optional<config::Endpoint> listen;
+  std::optional<config::Endpoint> upstream;
+  std::optional<bool> enabled;
+};
+
 class Server {
  public:
-  // `control` runs the listeners (and later the API) on the caller's thread.
   Server(asio::io_context& control, const faults::FaultRegistry& registry, std::size_t threads);
   ~Server();
 
@@ -46,6 +77,8 @@ class Server {
   // Stops accepting, ends every connection (FIN) and stops the workers within `grace`.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(500));
 
+  const faults::FaultRegistry& registry() const { return registry_; }
+  asio::io_context& control() { return control_; }
   std::uint64_t seed() const { return seed_; }
   std::shared_ptr<ProxyState> proxy(const std::string& name) const;
   std::vector<std::shared_ptr<ProxyState>> proxies() const;
@@ -53,11 +86,40 @@ class Server {
   // or disabled proxy.
   asio::ip::tcp::endpoint listen_endpoint(const std::string& name) const;
 
+  // Run-time changes (the control API). Each is all-or-nothing and throws ControlError.
+  std::vector<ProxyView> views() const;
+  ProxyView view(const std::string& name) const;
+  ProxyView create_proxy(config::ProxyConfig config);
+  ProxyView update_proxy(const std::string& name, const ProxyPatch& patch);
+  void delete_proxy(const std::string& name);
+  // Creates new proxies, keeps those whose listen and upstream are unchanged (with their
+  // faults and connections), replaces the others; every entry is checked before any change.
+  std::vector<ProxyView> populate(std::vector<config::ProxyConfig> configs);
+  // Replaces a proxy's whole fault list; open connections move to it before their next chunk.
+  void set_faults(const std::string& name, std::vector<config::FaultSpec> faults);
+  // Every proxy enabled, every fault removed.
+  void reset();
+  // Applies a whole new config (reload): proxies whose listen and upstream are unchanged keep
+  // their connections.
+  void apply(const config::Config& config);
+
  private:
   struct Proxy {
     std::shared_ptr<ProxyState> state;
     std::shared_ptr<Listener> listener;  // null while disabled
+    bool enabled = true;
   };
+
+  Proxy& find(const std::string& name);
+  const Proxy& find(const std::string& name) const;
+  ProxyView view_of(const Proxy& p) const;
+  // Opens (binds) a listener for the state; throws StartError.
+  std::shared_ptr<Listener> open_listener(const std::shared_ptr<ProxyState>& state);
+  void start_listener(Proxy& p);
+  // Ends every session of the proxy with a FIN (on their workers).
+  void end_sessions(const std::shared_ptr<ProxyState>& state);
+  void close(Proxy& p);
+  std::shared_ptr<const FaultSet> compile(const std::vector<config::FaultSpec>& faults) const;
 
   asio::io_context& control_;
   const faults::FaultRegistry& registry_;

@@ -9,6 +9,7 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/channel_error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -63,7 +64,7 @@ void Session::start(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::
                     Worker& worker) {
   auto session = std::make_shared<Session>(std::move(client), std::move(proxy), index, worker);
   worker.add(session);
-  session->spawn([session] { return session->run(); }, TaskKind::control);
+  session->spawn_task([session] { return session->run(); }, TaskKind::control);
 }
 
 Session::Session(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
@@ -86,17 +87,25 @@ Session::~Session() {
   close_sockets();
 }
 
-void Session::spawn(std::function<asio::awaitable<void>()> make, TaskKind kind) {
+asio::cancellation_signal* Session::spawn_task(std::function<asio::awaitable<void>()> make,
+                                               TaskKind kind) {
   ++tasks_;
   auto done = [self = shared_from_this(), kind](std::exception_ptr e) { self->task_done(kind, e); };
   if (kind == TaskKind::control) {
     asio::co_spawn(client_.get_executor(), make(), std::move(done));
-    return;
+    return nullptr;
   }
   if (kind == TaskKind::data) ++data_tasks_;
   asio::cancellation_signal& signal = signals_.emplace_back();
   asio::co_spawn(client_.get_executor(), make(),
                  asio::bind_cancellation_slot(signal.slot(), std::move(done)));
+  return &signal;
+}
+
+asio::cancellation_signal& Session::spawn(std::function<asio::awaitable<void>()> make,
+                                          TaskSpawner::Kind kind) {
+  return *spawn_task(std::move(make),
+                     kind == TaskSpawner::Kind::data ? TaskKind::data : TaskKind::watcher);
 }
 
 void Session::task_done(TaskKind kind, std::exception_ptr error) {
@@ -105,8 +114,10 @@ void Session::task_done(TaskKind kind, std::exception_ptr error) {
     try {
       std::rethrow_exception(error);
     } catch (const asio::system_error& e) {
-      // operation_aborted is how a cancelled sleep or I/O ends once the connection is over.
-      if (e.code() != asio::error::operation_aborted && !ended_) {
+      // operation_aborted (a sleep or I/O) and channel_cancelled (a stage's queue) are how a
+      // cancelled task ends: the connection is over, or its stage left the pipeline.
+      if (e.code() != asio::error::operation_aborted &&
+          e.code() != asio::experimental::error::channel_cancelled && !ended_) {
         log_session().error("[C{}] internal error: {}", id(), e.what());
         abort(faults::Abort::close, faults::Peer::both, CloseCause::error, e.what());
       }
@@ -122,8 +133,12 @@ void Session::task_done(TaskKind kind, std::exception_ptr error) {
 asio::awaitable<void> Session::run() {
   log_session().info("[C{}] accepted from {} on proxy {}", id(), client_peer_, proxy().name());
   // The fault set is read once per connection: it is a consistent snapshot.
+  faults_version_ = info_.proxy->faults_version();
   auto faults = info_.proxy->faults();
   for (Direction d : {Direction::upstream, Direction::downstream}) {
+    pipeline_version_[static_cast<std::size_t>(d)] = faults_version_;
+    changed_[static_cast<std::size_t>(d)] = std::make_unique<asio::steady_timer>(
+        client_.get_executor(), asio::steady_timer::time_point::max());
     auto i = static_cast<std::size_t>(d);
     pipelines_[i] = std::make_unique<Pipeline>(client_.get_executor(), RealTime::instance(),
                                                *faults, d, info_, sinks_[i]);
@@ -139,10 +154,8 @@ asio::awaitable<void> Session::run() {
 
   auto self = shared_from_this();
   for (Direction d : {Direction::upstream, Direction::downstream}) {
-    spawn([self, d] { return self->pump(d); }, TaskKind::data);
-    for (auto& task : pipelines_[static_cast<std::size_t>(d)]->tasks()) {
-      spawn(task.run, task.data_path ? TaskKind::data : TaskKind::watcher);
-    }
+    spawn_task([self, d] { return self->pump(d); }, TaskKind::data);
+    pipelines_[static_cast<std::size_t>(d)]->start(*this);
   }
 
   // Both directions must end (EOF or abort) before the connection does: a reply that follows
@@ -227,7 +240,6 @@ void Session::fail_upstream(const std::string& why) {
 asio::awaitable<void> Session::pump(Direction direction) {
   const auto d = static_cast<std::size_t>(direction);
   tcp::socket& src = source(direction);
-  faults::Sink& head = pipelines_[d]->head();
   BufferPool& pool = BufferPool::local();
   auto& stats = info_.proxy->stats;
 
@@ -240,17 +252,30 @@ asio::awaitable<void> Session::pump(Direction direction) {
     std::size_t n = src.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       pool.give(std::move(buffer));
-      auto [wec] = co_await src.async_wait(tcp::socket::wait_read, use_tuple);
-      if (wec && !ended_) {
+      if (info_.proxy->faults_version() != pipeline_version_[d]) {
+        co_await follow_fault_changes(direction);  // changed while this pump was busy
+        continue;
+      }
+      // Idle: wait for bytes, or for a live change to the faults (which may act on an idle
+      // connection, e.g. a reset_peer with `after`).
+      using namespace asio::experimental::awaitable_operators;
+      auto woke = co_await (src.async_wait(tcp::socket::wait_read, use_tuple) ||
+                            changed_[d]->async_wait(use_tuple));
+      if (woke.index() == 1) {
+        co_await follow_fault_changes(direction);
+        continue;
+      }
+      if (auto wec = std::get<0>(std::get<0>(woke)); wec && !ended_) {
         source_end_[d] = fmt::format("{} error: {}", side_name(direction), wec.message());
         abort(faults::Abort::reset, faults::Peer::both, CloseCause::error, source_end_[d]);
       }
       continue;
     }
+    co_await follow_fault_changes(direction);
     if (ec == asio::error::eof) {
       pool.give(std::move(buffer));
       source_end_[d] = fmt::format("{} FIN", side_name(direction));
-      co_await head.finish();
+      co_await pipelines_[d]->head().finish();
       co_return;
     }
     if (ec) {
@@ -272,7 +297,24 @@ asio::awaitable<void> Session::pump(Direction direction) {
     // A named chunk, not a temporary in the co_await expression: g++ 12 may destroy such a
     // temporary twice (GCC bug 101367).
     faults::Chunk chunk{std::move(buffer), faults::Clock::now()};
-    co_await head.write(std::move(chunk));
+    co_await pipelines_[d]->head().write(std::move(chunk));
+  }
+}
+
+asio::awaitable<void> Session::follow_fault_changes(Direction direction) {
+  const auto d = static_cast<std::size_t>(direction);
+  std::uint64_t version = info_.proxy->faults_version();
+  if (version == pipeline_version_[d] || ended_) co_return;
+  pipeline_version_[d] = version;
+  auto faults = info_.proxy->faults();
+  co_await pipelines_[d]->rebuild(*faults, *this);
+  log_session().debug("[C{}] {} faults now: {}", id(), to_string(direction),
+                      faults->faults.size());
+}
+
+void Session::faults_changed() {
+  for (auto& timer : changed_) {
+    if (timer) timer->cancel();
   }
 }
 

@@ -25,7 +25,7 @@ namespace faultline::proxy {
 
 class Worker;
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, private TaskSpawner {
  public:
   // Call on the worker's thread; the socket must belong to the worker's io_context.
   // `index` is the 1-based accept order, taken by the listener so that it matches arrival.
@@ -44,6 +44,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void abort(faults::Abort how, faults::Peer who, CloseCause cause, std::string reason);
   // The proxy is going away (disabled, deleted, process stopping): FIN both ways.
   void shutdown();
+  // The proxy's fault set changed: each direction moves to it before its next chunk, and an
+  // idle direction at once (a reset_peer added to an idle connection still fires).
+  void faults_changed();
 
   // From the socket sinks.
   void on_write_error(Direction direction, const asio::error_code& ec);
@@ -58,7 +61,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Data-path tasks (pumps, queue drainers) must all end before the connection does; the
   // others (watchers) are cancelled then. Every task is cancelled on abort.
   enum class TaskKind { control, data, watcher };
-  void spawn(std::function<asio::awaitable<void>()> make, TaskKind kind);
+  asio::cancellation_signal* spawn_task(std::function<asio::awaitable<void>()> make,
+                                        TaskKind kind);
+  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
+                                   TaskSpawner::Kind kind) override;
+  asio::awaitable<void> follow_fault_changes(Direction direction);
   void task_done(TaskKind kind, std::exception_ptr error);
   void close_sockets();
   std::string describe_end() const;
@@ -74,6 +81,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_peer_;
   std::array<SocketSink, 2> sinks_;
   std::array<std::unique_ptr<Pipeline>, 2> pipelines_;
+  std::uint64_t faults_version_ = 0;              // of the set the pipelines were built from
+  std::array<std::uint64_t, 2> pipeline_version_{};
+  std::array<std::unique_ptr<asio::steady_timer>, 2> changed_;  // wakes an idle pump
 
   std::list<asio::cancellation_signal> signals_;  // one per spawned task
   int data_tasks_ = 0;

@@ -1,5 +1,6 @@
 #include "tests/support/fault_harness.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -142,9 +143,20 @@ void FaultHarness::eof_at(Clock::duration at) { eof_at_ = at; }
 
 asio::awaitable<void> FaultHarness::feed() {
   co_await pipeline_->before_dial();
+  std::size_t next_change = 0;
+  std::vector<std::shared_ptr<const proxy::FaultSet>> sets;  // alive while the pipeline is
+  auto apply_changes = [&]() -> asio::awaitable<void> {
+    while (next_change < changes_.size() && clock_.start() + changes_[next_change].first <= clock_.now()) {
+      config::Config cfg = config_with(changes_[next_change].second);
+      sets.push_back(proxy::compile_faults(cfg.proxies[0].faults, registry()));
+      co_await pipeline_->rebuild(*sets.back(), *this);
+      ++next_change;
+    }
+  };
   for (auto& [at, bytes] : inputs_) {
     co_await clock_.sleep_until(clock_.start() + at);
     if (aborted_) co_return;
+    co_await apply_changes();
     faults::Chunk chunk;
     chunk.bytes.resize(bytes.size());
     std::memcpy(chunk.bytes.data(), bytes.data(), bytes.size());
@@ -158,10 +170,17 @@ asio::awaitable<void> FaultHarness::feed() {
   }
 }
 
+asio::cancellation_signal& FaultHarness::spawn(std::function<asio::awaitable<void>()> make,
+                                               Kind) {
+  asio::cancellation_signal& signal = signals_.emplace_back();
+  asio::co_spawn(context_.get_executor(), make(),
+                 asio::bind_cancellation_slot(signal.slot(), asio::detached));
+  return signal;
+}
+
 void FaultHarness::run(Clock::duration limit) {
-  auto ex = context_.get_executor();
-  asio::co_spawn(ex, feed(), asio::detached);
-  for (auto& task : pipeline_->tasks()) asio::co_spawn(ex, task.run(), asio::detached);
+  asio::co_spawn(context_.get_executor(), feed(), asio::detached);
+  pipeline_->start(*this);
   clock_.run(clock_.start() + limit);
 }
 

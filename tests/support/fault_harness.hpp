@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <optional>
 #include <memory>
@@ -56,7 +57,7 @@ struct SinkEvent {
   faults::Peer who = faults::Peer::both;
 };
 
-class FaultHarness {
+class FaultHarness : private proxy::TaskSpawner {
  public:
   // `faults_yaml`: the items of a `faults:` list, as in a config file (indented or not).
   explicit FaultHarness(const std::string& faults_yaml, std::uint64_t seed = 1,
@@ -83,6 +84,8 @@ class FaultHarness {
  private:
   class RecordingSink;
   asio::awaitable<void> feed();
+  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
+                                   Kind kind) override;
 
   asio::io_context context_;
   VirtualClock clock_{context_};
@@ -97,6 +100,14 @@ class FaultHarness {
   std::vector<SinkEvent> events_;
   std::vector<Clock::duration> accepted_;
   bool aborted_ = false;
+  std::list<asio::cancellation_signal> signals_;
+  std::vector<std::pair<Clock::duration, std::string>> changes_;  // live fault set changes
+ public:
+  // At `at`, the connection's fault set becomes `faults_yaml` (a live change, as over the
+  // API): checked before the next chunk is fed, as the pump does.
+  void change_faults_at(Clock::duration at, std::string faults_yaml) {
+    changes_.emplace_back(at, std::move(faults_yaml));
+  }
 };
 
 // Compiles one fault from YAML (for attribute-validation tests). Throws config::ConfigError.

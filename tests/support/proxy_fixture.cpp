@@ -1,6 +1,10 @@
 #include "tests/support/proxy_fixture.hpp"
 
+#include <future>
+#include <sstream>
+
 #include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
 
 #include "config/config.hpp"
 #include "proxy/logging.hpp"
@@ -40,6 +44,26 @@ RunningProxy::~RunningProxy() {
 
 std::uint16_t RunningProxy::port(const std::string& proxy) const {
   return server_->listen_endpoint(proxy.empty() ? first_ : proxy).port();
+}
+
+void RunningProxy::set_faults(const std::string& faults_yaml, const std::string& proxy) {
+  std::string indented;
+  std::istringstream lines(faults_yaml);
+  for (std::string l; std::getline(lines, l);) indented += "      " + l + "\n";
+  config::Config cfg = config::load_config_string(
+      "proxies:\n  - name: x\n    listen: 127.0.0.1:0\n    upstream: 127.0.0.1:1\n"
+      "    faults:\n" + indented,
+      "live.yaml");
+  std::promise<void> done;
+  asio::post(control_, [&] {
+    try {
+      server_->set_faults(proxy.empty() ? first_ : proxy, cfg.proxies[0].faults);
+      done.set_value();
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  done.get_future().get();
 }
 
 std::string one_proxy_yaml(const std::string& extra_proxy_keys, const std::string& faults_yaml) {

@@ -22,6 +22,10 @@ class RunningProxy {
   ~RunningProxy();
 
   std::uint16_t port(const std::string& proxy = "") const;
+  // A live change, as the API makes it: the proxy's fault list becomes `faults_yaml` (items
+  // of a `faults:` list). Runs on the control thread; returns when applied to the proxy
+  // (open connections move to it before their next chunk, idle ones at once).
+  void set_faults(const std::string& faults_yaml, const std::string& proxy = "");
   proxy::Server& server() { return *server_; }
   asio::io_context& control() { return control_; }
 
