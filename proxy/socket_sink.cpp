@@ -3,6 +3,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <fmt/format.h>
 
 #include "proxy/buffer_pool.hpp"
 #include "proxy/session.hpp"
@@ -28,8 +29,14 @@ asio::awaitable<void> SocketSink::finish() {
 }
 
 asio::awaitable<void> SocketSink::abort(faults::Abort how, faults::Peer who) {
+  const char* target = who == faults::Peer::client     ? "client"
+                       : who == faults::Peer::upstream ? "upstream"
+                                                       : "both";
+  const char* action = how == faults::Abort::reset   ? "RST to"
+                       : how == faults::Abort::close ? "FIN to"
+                                                     : "held open, silent:";
   session_.abort(how, who, how == faults::Abort::reset ? CloseCause::rst : CloseCause::fault,
-                 "fault");
+                 fmt::format("fault: {} {}", action, target));
   co_return;
 }
 
