@@ -1,8 +1,11 @@
 // faultline: a fault-injecting TCP proxy. `faultline --config FILE` runs the proxies of a YAML
-// file; `faultline --check FILE` validates one and exits.
+// file (and the control API); `faultline --check FILE` validates one and exits; `faultline ctl`
+// drives a running one through its API.
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +17,8 @@
 
 #include "config/config.hpp"
 #include "faults/registry.hpp"
+#include "proxy/api_server.hpp"
+#include "proxy/ctl.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/server.hpp"
 
@@ -27,6 +32,7 @@ struct Options {
   std::string probe;
   std::string log_level;
   std::string log_format;
+  std::string api;  // HOST:PORT or "off"; overrides the file's `api`
   unsigned threads = 0;
 };
 
@@ -114,15 +120,59 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
                           cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path, threads,
                           threads == 1 ? "" : "s");
 
-  asio::signal_set signals(control, SIGINT, SIGTERM);
-  signals.async_wait([&](const asio::error_code& ec, int signo) {
+  // The control API: the file's `api`, overridden by --api.
+  std::unique_ptr<proxy::ApiServer> api;
+  config::ApiConfig api_cfg = cfg.api;
+  if (opt.api == "off") {
+    api_cfg.enabled = false;
+  } else if (!opt.api.empty()) {
+    api_cfg.enabled = true;
+    api_cfg.listen = *config::parse_endpoint(opt.api);  // checked when parsing the options
+  }
+  if (api_cfg.enabled) {
+    proxy::ApiOptions api_opt;
+    api_opt.listen = api_cfg.listen;
+    api_opt.token = api_cfg.token;
+    api_opt.config_path = opt.config_path;
+    api_opt.version = FAULTLINE_VERSION;
+    api = std::make_unique<proxy::ApiServer>(server, api_opt);
+    try {
+      api->start();
+    } catch (const proxy::StartError& e) {
+      proxy::log_api().error("{}", e.what());
+      server.stop(std::chrono::milliseconds(500));
+      return 1;
+    }
+  } else {
+    proxy::log_api().info("control API off");
+  }
+
+  // SIGINT/SIGTERM stop; SIGHUP re-reads the config file (a bad one changes nothing).
+  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec,
+                                                                    int signo) {
     if (ec) return;
+    if (signo == SIGHUP) {
+      proxy::log_config().info("SIGHUP received: reloading {}", opt.config_path);
+      try {
+        proxy::reload_config(server, opt.config_path);
+      } catch (const config::ConfigError&) {
+        // logged by reload_config with its file:line:col
+      } catch (const std::exception& e) {
+        proxy::log_config().error("reload failed part-way: {}", e.what());
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
     proxy::log_proxy().info("{} received: closing listeners and connections",
                             signo == SIGINT ? "SIGINT" : "SIGTERM");
+    if (api) api->stop();
     server.stop(std::chrono::milliseconds(500));
     control.stop();
-  });
+  };
+  signals.async_wait(on_signal);
   control.run();
+  if (api) api->stop();
   proxy::log_proxy().info("stopped");
   return 0;
 }
@@ -147,7 +197,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--threads", opt.threads, "worker threads (default: one per core)")
       ->check(CLI::Range(1, 256));
+  app.add_option("--api", opt.api,
+                 "the control API's HOST:PORT, or off (default: the file's api, 127.0.0.1:8474)")
+      ->check([](const std::string& v) -> std::string {
+        if (v == "off" || config::parse_endpoint(v)) return "";
+        return "expected HOST:PORT or off, got \"" + v + "\"";
+      });
+  proxy::Ctl ctl(app, FAULTLINE_VERSION);
   CLI11_PARSE(app, argc, argv);
+  if (ctl.selected()) return ctl.run();
 
   faults::FaultRegistry registry;
   faults::register_builtin_faults(registry);

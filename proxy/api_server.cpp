@@ -1,0 +1,530 @@
+#include "proxy/api_server.hpp"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <thread>
+#include <type_traits>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <asio/post.hpp>
+
+#include "proxy/logging.hpp"
+#include "proxy/metrics.hpp"
+#include "proxy/toxic_json.hpp"
+
+namespace faultline::proxy {
+
+using api::json;
+using api::ojson;
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+std::string dump(const ojson& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void send(httplib::Response& res, int status, const ojson& body) {
+  res.status = status;
+  res.set_content(dump(body), kJson);
+}
+
+void send_error(httplib::Response& res, int status, std::string_view message) {
+  res.status = status;
+  res.set_content(api::error_body(status, message), kJson);
+}
+
+// A request body parsed on the HTTP thread; a parse error is raised only where Toxiproxy
+// would raise it (after the proxy was looked up).
+struct Body {
+  std::optional<json> value;
+  std::string error;
+
+  explicit Body(const std::string& text) {
+    try {
+      value = api::parse_body(text);
+    } catch (const ControlError& e) {
+      error = e.what();
+    }
+  }
+  const json& get() const {
+    if (!value) throw ControlError(400, error);
+    return *value;
+  }
+};
+
+// Constant time for equal lengths: the token is not guessed byte by byte from timings.
+bool same_token(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string fault_list(const std::vector<config::FaultSpec>& faults, std::string_view skip = {}) {
+  std::string out;
+  for (const auto& f : faults) {
+    if (f.name == skip) continue;
+    out += out.empty() ? f.name : ", " + f.name;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string reload_config(Server& server, const std::string& path) {
+  config::Config cfg;
+  try {
+    cfg = config::load_config_file(path);
+    validate(cfg, server.registry());
+  } catch (const config::ConfigError& e) {
+    log_config().error("reload refused, the running configuration is unchanged: {}", e.what());
+    throw;
+  }
+  server.apply(cfg);
+  std::size_t faults = 0;
+  for (const auto& p : cfg.proxies)
+    faults += p.faults.size();
+  std::string summary =
+      fmt::format("reloaded {}: {} prox{}, {} fault{}", path, cfg.proxies.size(),
+                  cfg.proxies.size() == 1 ? "y" : "ies", faults, faults == 1 ? "" : "s");
+  log_config().info("{}", summary);
+  return summary;
+}
+
+struct ApiServer::Impl {
+  Server& server;
+  const faults::FaultRegistry& registry;
+  ApiOptions options;
+  httplib::Server http;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::uint16_t port = 0;
+  std::vector<std::regex> routes;  // every path the API knows, for 405 vs 404
+  // Tasks posted to the control thread run only while this is alive; stop() flips it under
+  // the mutex, so it also waits for a task already running. (A task whose caller gave up
+  // waiting may run late: it must not touch a destroyed ApiServer.)
+  struct Guard {
+    std::mutex mutex;
+    bool alive = true;
+  };
+  std::shared_ptr<Guard> guard = std::make_shared<Guard>();
+
+  Impl(Server& s, ApiOptions o) : server(s), registry(s.registry()), options(std::move(o)) {}
+
+  // Runs `fn` on the control thread and waits for its result (or its exception).
+  template <typename F>
+  std::invoke_result_t<F> on_control(F fn) {
+    using R = std::invoke_result_t<F>;
+    auto task = std::make_shared<std::packaged_task<R()>>(std::move(fn));
+    auto result = task->get_future();
+    asio::post(server.control(), [task, guard = guard] {
+      std::lock_guard lock(guard->mutex);
+      if (guard->alive) (*task)();  // else the task is dropped; its waiter got 503
+    });
+    auto deadline = std::chrono::steady_clock::now() + options.control_timeout;
+    while (result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+      if (stopping) throw ControlError(503, "shutting down");
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw ControlError(503, "the proxy did not answer in time");
+      }
+    }
+    return result.get();
+  }
+
+  // Runs a handler body, turning exceptions into Toxiproxy's error bodies.
+  void guarded(httplib::Response& res, const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const ControlError& e) {
+      send_error(res, e.status(), e.what());
+    } catch (const config::ConfigError& e) {
+      send_error(res, 400, e.what());
+    } catch (const std::exception& e) {
+      log_api().error("internal error: {}", e.what());
+      send_error(res, 500, e.what());
+    }
+  }
+
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+  void route(const char* method, const std::string& pattern, Handler h) {
+    auto wrapped = [this, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] { h(req, res); });
+    };
+    std::string m = method;
+    if (m == "GET") http.Get(pattern, wrapped);
+    if (m == "POST") http.Post(pattern, wrapped);
+    if (m == "PATCH") http.Patch(pattern, wrapped);
+    if (m == "DELETE") http.Delete(pattern, wrapped);
+    routes.emplace_back(pattern);
+  }
+
+  static const config::FaultSpec* find_toxic(const ProxyView& v, const std::string& name) {
+    for (const auto& f : v.faults) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+
+  void install_routes() {
+    const std::string proxy = R"(/proxies/([^/]+))";
+    const std::string toxic = proxy + R"(/toxics/([^/]+))";
+
+    route("GET", "/version", [this](const auto&, auto& res) {
+      ojson v;
+      v["version"] = kToxiproxyApiVersion;
+      v["faultline"] = options.version;
+      send(res, 200, v);
+    });
+
+    route("GET", "/proxies", [this](const auto&, auto& res) {
+      auto views = on_control([this] { return server.views(); });
+      ojson out = ojson::object();
+      for (const auto& v : views)
+        out[v.name] = api::proxy_to_json(v, registry);
+      send(res, 200, out);
+    });
+
+    route("POST", "/proxies", [this](const auto& req, auto& res) {
+      auto body = std::make_shared<const Body>(req.body);
+      auto view = on_control([this, body] {
+        config::ProxyConfig pc = api::proxy_from_json(body->get(), registry);
+        for (const auto& f : pc.faults)
+          api::check_toxic(f, registry);
+        return server.create_proxy(std::move(pc));
+      });
+      send(res, 201, api::proxy_to_json(view, registry));
+    });
+
+    route("POST", "/populate", [this](const auto& req, auto& res) {
+      auto body = std::make_shared<const Body>(req.body);
+      try {
+        auto views = on_control([this, body] {
+          const json& list = body->get();
+          if (!list.is_array())
+            throw ControlError(400, "bad request body: expected a list of proxies");
+          std::vector<config::ProxyConfig> configs;
+          std::vector<bool> with_toxics;
+          for (const auto& entry : list) {
+            configs.push_back(api::proxy_from_json(entry, registry));
+            with_toxics.push_back(api::has_toxics(entry));
+            for (const auto& f : configs.back().faults)
+              api::check_toxic(f, registry);
+          }
+          auto views = server.populate(configs);
+          // Entries that list their toxics get exactly those, kept proxies included.
+          for (std::size_t i = 0; i < configs.size(); ++i) {
+            if (with_toxics[i]) {
+              server.set_faults(configs[i].name, configs[i].faults);
+              views[i] = server.view(configs[i].name);
+            }
+          }
+          return views;
+        });
+        ojson out;
+        out["proxies"] = ojson::array();
+        for (const auto& v : views)
+          out["proxies"].push_back(api::proxy_to_json(v, registry));
+        send(res, 201, out);
+      } catch (const ControlError& e) {
+        ojson out = ojson::parse(api::error_body(e.status(), e.what()));
+        out["proxies"] = ojson::array();  // Toxiproxy lists what was created: nothing, here
+        send(res, e.status(), out);
+      }
+    });
+
+    route("GET", proxy, [this](const auto& req, auto& res) {
+      std::string name = req.matches[1];
+      auto view = on_control([this, name] { return server.view(name); });
+      send(res, 200, api::proxy_to_json(view, registry));
+    });
+
+    auto update_proxy = [this](const httplib::Request& req, httplib::Response& res) {
+      std::string name = req.matches[1];
+      auto body = std::make_shared<const Body>(req.body);
+      auto view = on_control([this, name, body] {
+        ProxyView current = server.view(name);
+        ProxyPatch patch = api::patch_from_json(body->get());
+        // Clients send the whole proxy back, with the bound address: not a move.
+        if (patch.listen && config::parse_endpoint(current.listen) == patch.listen) {
+          patch.listen.reset();
+        }
+        if (patch.upstream && config::parse_endpoint(current.upstream) == patch.upstream) {
+          patch.upstream.reset();
+        }
+        return server.update_proxy(name, patch);
+      });
+      send(res, 200, api::proxy_to_json(view, registry));
+    };
+    route("POST", proxy, update_proxy);
+    route("PATCH", proxy, update_proxy);
+
+    route("DELETE", proxy, [this](const auto& req, auto& res) {
+      std::string name = req.matches[1];
+      on_control([this, name] { server.delete_proxy(name); });
+      res.status = 204;
+    });
+
+    route("GET", proxy + "/toxics", [this](const auto& req, auto& res) {
+      std::string name = req.matches[1];
+      auto view = on_control([this, name] { return server.view(name); });
+      ojson out = ojson::array();
+      for (const auto& f : view.faults)
+        out.push_back(api::toxic_to_json(f, registry));
+      send(res, 200, out);
+    });
+
+    route("POST", proxy + "/toxics", [this](const auto& req, auto& res) {
+      std::string name = req.matches[1];
+      auto body = std::make_shared<const Body>(req.body);
+      auto spec = on_control([this, name, body] {
+        ProxyView view = server.view(name);
+        config::FaultSpec spec = api::toxic_from_json(body->get(), registry);
+        if (find_toxic(view, spec.name)) throw ControlError(409, "toxic already exists");
+        api::check_toxic(spec, registry);
+        auto faults = view.faults;
+        faults.push_back(spec);
+        server.set_faults(name, faults);
+        log_api().info("proxy {}: toxic {} added ({}, {}); faults now: {}", name, spec.name,
+                       spec.type, config::to_string(spec.stream), fault_list(faults));
+        return spec;
+      });
+      send(res, 200, api::toxic_to_json(spec, registry));
+    });
+
+    route("GET", toxic, [this](const auto& req, auto& res) {
+      std::string name = req.matches[1], toxic_name = req.matches[2];
+      auto spec = on_control([this, name, toxic_name] {
+        ProxyView view = server.view(name);
+        const config::FaultSpec* f = find_toxic(view, toxic_name);
+        if (!f) throw ControlError(404, "toxic not found");
+        return *f;
+      });
+      send(res, 200, api::toxic_to_json(spec, registry));
+    });
+
+    auto update_toxic = [this](const httplib::Request& req, httplib::Response& res) {
+      std::string name = req.matches[1], toxic_name = req.matches[2];
+      auto body = std::make_shared<const Body>(req.body);
+      auto spec = on_control([this, name, toxic_name, body] {
+        ProxyView view = server.view(name);
+        auto faults = view.faults;
+        auto it = std::find_if(faults.begin(), faults.end(),
+                               [&](const auto& f) { return f.name == toxic_name; });
+        if (it == faults.end()) throw ControlError(404, "toxic not found");
+        api::merge_toxic(*it, body->get(), registry);
+        api::check_toxic(*it, registry);
+        server.set_faults(name, faults);
+        log_api().info("proxy {}: toxic {} updated", name, toxic_name);
+        return *it;
+      });
+      send(res, 200, api::toxic_to_json(spec, registry));
+    };
+    route("POST", toxic, update_toxic);
+    route("PATCH", toxic, update_toxic);
+
+    route("DELETE", toxic, [this](const auto& req, auto& res) {
+      std::string name = req.matches[1], toxic_name = req.matches[2];
+      on_control([this, name, toxic_name] {
+        ProxyView view = server.view(name);
+        auto faults = view.faults;
+        auto it = std::find_if(faults.begin(), faults.end(),
+                               [&](const auto& f) { return f.name == toxic_name; });
+        if (it == faults.end()) throw ControlError(404, "toxic not found");
+        faults.erase(it);
+        server.set_faults(name, faults);
+        log_api().info("proxy {}: toxic {} removed; faults now: {}", name, toxic_name,
+                       faults.empty() ? "none" : fault_list(faults));
+      });
+      res.status = 204;
+    });
+
+    route("POST", "/reset", [this](const auto&, auto& res) {
+      on_control([this] { server.reset(); });
+      log_api().info("reset: every proxy enabled, every toxic removed");
+      res.status = 204;
+    });
+
+    route("POST", "/reload", [this](const auto&, auto& res) {
+      if (options.config_path.empty()) {
+        throw ControlError(400, "nothing to reload: faultline was started without --config");
+      }
+      auto summary = on_control([this] { return reload_config(server, options.config_path); });
+      ojson out;
+      out["reloaded"] = options.config_path;
+      out["message"] = summary;
+      send(res, 200, out);
+    });
+
+    route("GET", "/metrics", [this](const auto&, auto& res) {
+      auto views = on_control([this] { return server.views(); });
+      res.status = 200;
+      res.set_content(render_metrics(views, options.version), kMetricsContentType);
+    });
+  }
+
+  bool known_path(const std::string& path) const {
+    for (const auto& r : routes) {
+      if (std::regex_match(path, r)) return true;
+    }
+    return false;
+  }
+
+  void install_guards() {
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      // A request without Content-Length or chunked encoding has no body (RFC 9112 6.3);
+      // httplib would wait for one until its read timeout (`curl -X POST .../reset`).
+      if (!req.has_header("Content-Length") &&
+          req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos) {
+        const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+      }
+      // Toxiproxy's guard: a web page must not drive the API from a browser.
+      if (req.get_header_value("User-Agent").rfind("Mozilla/", 0) == 0) {
+        send_error(res, 403, "User agent not allowed");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!options.token.empty()) {
+        std::string auth = req.get_header_value("Authorization");
+        std::string given = req.get_header_value("X-Faultline-Token");
+        if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
+        if (!same_token(given, options.token)) {
+          res.set_header("WWW-Authenticate", "Bearer realm=\"faultline\"");
+          send_error(res, 401,
+                     "unauthorized: this API needs its token (Authorization: Bearer <token> or "
+                     "X-Faultline-Token)");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    // Bodies for the errors httplib answers itself (unknown path, wrong method, too large).
+    http.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) {
+          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          std::string message;
+          const bool known_method = req.method == "GET" || req.method == "POST" ||
+                                    req.method == "PATCH" || req.method == "DELETE";
+          if ((res.status == 404 || !known_method) && known_path(req.path)) {
+            res.status = 405;
+            message = fmt::format("method {} not allowed on {}", req.method, req.path);
+          } else if (res.status == 404) {
+            message = fmt::format("not found: {}", req.path);
+          } else if (res.status == 413) {
+            message = fmt::format("request body too large (at most {} bytes)", options.max_body);
+          } else {
+            message = res.status == 400 ? "bad request" : fmt::format("HTTP {}", res.status);
+          }
+          send_error(res, res.status, message);
+          return httplib::Server::HandlerResponse::Handled;
+        }));
+    http.set_exception_handler(
+        [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "internal error";
+          try {
+            if (ep) std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          send_error(res, 500, what);
+        });
+    http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      log_api().debug("{} {} -> {}", req.method, req.path, res.status);
+    });
+  }
+};
+
+ApiServer::ApiServer(Server& server, ApiOptions options)
+    : impl_(std::make_unique<Impl>(server, std::move(options))) {}
+
+ApiServer::~ApiServer() {
+  stop();
+}
+
+void ApiServer::start() {
+  Impl& im = *impl_;
+  const std::size_t threads = std::max<std::size_t>(1, im.options.threads);
+  im.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  im.http.set_payload_max_length(im.options.max_body);
+  im.http.set_keep_alive_timeout(2);
+  im.http.set_read_timeout(5, 0);
+  im.http.set_write_timeout(5, 0);
+  im.http.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second process
+  // share the port silently instead of failing.
+  im.http.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  im.install_guards();
+  im.install_routes();
+
+  std::string host = im.options.listen.host.empty() ? "0.0.0.0" : im.options.listen.host;
+  int port = im.options.listen.port;
+  errno = 0;
+  if (port == 0) {
+    port = im.http.bind_to_any_port(host);
+  } else if (!im.http.bind_to_port(host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    int err = errno;
+    throw StartError(fmt::format("control API: cannot listen on {}: {}",
+                                 im.options.listen.to_string(),
+                                 err ? std::strerror(err) : "cannot bind"));
+  }
+  im.port = static_cast<std::uint16_t>(port);
+  im.thread = std::thread([&im] { im.http.listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs: wait for it, so stop() never hangs.
+  for (int i = 0; i < 2000 && !im.http.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  log_api().info("control API listening on http://{} ({})", address(),
+                 im.options.token.empty() ? "no token required"
+                                          : "token required: Authorization: Bearer <token>");
+  if (!is_loopback_host(host)) {
+    log_api().warn(
+        "the control API listens on {}, which is reachable from other machines: anyone who can "
+        "connect can change the proxies{}",
+        address(), im.options.token.empty() ? " (set api.token to require a token)" : "");
+  }
+}
+
+void ApiServer::stop() {
+  Impl& im = *impl_;
+  if (im.stopping.exchange(true)) return;
+  {
+    std::lock_guard lock(im.guard->mutex);
+    im.guard->alive = false;
+  }
+  im.http.stop();
+  if (im.thread.joinable()) im.thread.join();
+}
+
+std::uint16_t ApiServer::port() const {
+  return impl_->port;
+}
+
+std::string ApiServer::address() const {
+  config::Endpoint ep{impl_->options.listen.host.empty() ? "0.0.0.0" : impl_->options.listen.host,
+                      impl_->port};
+  return ep.to_string();
+}
+
+}  // namespace faultline::proxy
