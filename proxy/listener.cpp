@@ -1,6 +1,7 @@
 #include "proxy/listener.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
@@ -136,8 +137,10 @@ asio::awaitable<void> Listener::accept_loop() {
       co_await wake_.async_wait(use_tuple);  // until resume() or close()
       continue;
     }
-    Worker& worker = workers_.next();
-    auto [ec, socket] = co_await acceptor_.async_accept(worker.context(), use_tuple);
+    // Accepted on the control context, then handed to a worker as a bare descriptor: no
+    // operation of one io_context ever owns a socket of another, so shutdown can tear them
+    // down in any order.
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
     if (!open_) co_return;
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
       continue;  // a listener fault changed the mode under the pending accept
@@ -160,9 +163,21 @@ asio::awaitable<void> Listener::accept_loop() {
       proxy_->stats.closed[static_cast<std::size_t>(CloseCause::fault)].fetch_add(1);
       continue;
     }
-    asio::post(worker.context(), [socket = std::move(socket), proxy = proxy_,
+    asio::error_code rec;
+    const auto protocol = socket.local_endpoint(rec).protocol();
+    const int fd = socket.release(rec);
+    if (rec) continue;
+    Worker& worker = workers_.next();
+    asio::post(worker.context(), [fd, protocol, proxy = proxy_,
                                   index = proxy_->next_connection_index(), &worker]() mutable {
-      Session::start(std::move(socket), std::move(proxy), index, worker);
+      tcp::socket client(worker.context());
+      asio::error_code aec;
+      client.assign(protocol, fd, aec);
+      if (aec) {
+        ::close(fd);
+        return;
+      }
+      Session::start(std::move(client), std::move(proxy), index, worker);
     });
   }
 }

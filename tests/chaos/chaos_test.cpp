@@ -58,7 +58,7 @@ class Scenario {
     }
     std::string path = write_temp_file("chaos-" + name + ".yaml", yaml);
     proxy_ = std::make_unique<Process>(std::vector<std::string>{
-        binary_path("faultline"), "--config", path, "--log-level", "info"});
+        binary_path("faultline"), "--config", path, "--log-level", "info", "--api", "127.0.0.1:0"});
     for (std::size_t i = 0; i < proxies; ++i) {
       auto p = proxy_->wait_for_line(std::regex(R"(proxy (\S+) listening on 127\.0\.0\.1:(\d+))"),
                                      5s);

@@ -34,7 +34,7 @@ upstream=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.l
 start_proxy() {
   sed -e "s/127.0.0.1:7001/127.0.0.1:$upstream/" -e "s/127.0.0.1:7000/127.0.0.1:0/" \
     "$root/examples/10054.yaml" >"$work/10054.yaml"
-  "$build/bin/faultline" --config "$work/10054.yaml" >"$work/proxy.log" 2>&1 &
+  "$build/bin/faultline" --config "$work/10054.yaml" --api 127.0.0.1:0 >"$work/proxy.log" 2>&1 &
   proxy_pid=$!
   pids+=($proxy_pid)
   wait_for "$work/proxy.log" "listening on 127.0.0.1:[0-9]+"

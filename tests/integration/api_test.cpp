@@ -553,7 +553,9 @@ TEST(Api, AnswersWithin100msUnderFullDataLoad) {
   std::printf("API under load: 20 calls, median %.2f ms, max %.2f ms (%.1f MB relayed meanwhile)\n",
               times[10], max, static_cast<double>(during) / 1e6);
   ::testing::Test::RecordProperty("api_max_ms", std::to_string(max));
-  EXPECT_GT(during, 10u << 20) << "the load was not running";
+  // Only that load ran (how much depends on the build: sanitizers are slower); no speed is
+  // asserted here.
+  EXPECT_GT(during, 1u << 20) << "the load was not running";
   EXPECT_LT(max, 100.0);
 }
 

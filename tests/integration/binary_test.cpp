@@ -20,7 +20,7 @@ std::string config_for(std::uint16_t upstream, const std::string& listen = "127.
 TEST(Binary, RelaysAndStopsWithinASecondOnSigterm) {
   EchoServer echo;
   std::string path = write_temp_file("sigterm.yaml", config_for(echo.port()));
-  Process p({binary_path("faultline"), "--config", path});
+  Process p({binary_path("faultline"), "--config", path, "--api", "127.0.0.1:0"});
   auto m = p.wait_for_line(kListening, 5s);
   ASSERT_TRUE(m) << p.output();
   auto port = static_cast<std::uint16_t>(std::stoi((*m)[2]));
@@ -46,7 +46,7 @@ TEST(Binary, RelaysAndStopsWithinASecondOnSigterm) {
 TEST(Binary, ConnectionLogsCarryTheConnectionId) {
   EchoServer echo;
   std::string path = write_temp_file("ids.yaml", config_for(echo.port()));
-  Process p({binary_path("faultline"), "--config", path});
+  Process p({binary_path("faultline"), "--config", path, "--api", "127.0.0.1:0"});
   auto m = p.wait_for_line(kListening, 5s);
   ASSERT_TRUE(m) << p.output();
   auto port = static_cast<std::uint16_t>(std::stoi((*m)[2]));
@@ -66,7 +66,7 @@ TEST(Binary, ConnectionLogsCarryTheConnectionId) {
 TEST(Binary, JsonLogLinesStayValidWithQuotesInThem) {
   EchoServer echo;
   std::string path = write_temp_file("json \"quoted\".yaml", config_for(echo.port()));
-  Process p({binary_path("faultline"), "--config", path, "--log-format", "json"});
+  Process p({binary_path("faultline"), "--config", path, "--log-format", "json", "--api", "127.0.0.1:0"});
   auto m = p.wait_for_line(std::regex(R"(^\{"ts":"[^"]+","level":"info","logger":"proxy","msg":".*json \\"quoted\\"\.yaml.*"\}$)"), 5s);
   EXPECT_TRUE(m) << p.output();
 }
@@ -76,7 +76,7 @@ TEST(Binary, PortInUseIsAnErrorNamingTheProxy) {
   Fd taken = listen_tcp(&port);
   std::string path =
       write_temp_file("inuse.yaml", config_for(1, "127.0.0.1:" + std::to_string(port)));
-  Process p({binary_path("faultline"), "--config", path});
+  Process p({binary_path("faultline"), "--config", path, "--api", "127.0.0.1:0"});
   auto status = p.wait(5s);
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 1);
@@ -108,7 +108,7 @@ TEST(Binary, BadConfigIsRefusedBeforeAnythingListens) {
   std::string bad = write_temp_file(
       "bad2.yaml", "proxies:\n  - name: echo\n    listen: 127.0.0.1:" + std::to_string(port) +
                        "\n    upstream: 127.0.0.1:7001\n    faults:\n      - type: no_such_fault\n");
-  Process p({binary_path("faultline"), "--config", bad});
+  Process p({binary_path("faultline"), "--config", bad, "--api", "127.0.0.1:0"});
   ASSERT_EQ(p.wait(5s), 1) << p.output();
   EXPECT_NE(p.output().find(bad + ":6:9: proxies[0].faults[0].type: expected"), std::string::npos)
       << p.output();
