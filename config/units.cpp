@@ -50,7 +50,9 @@ std::optional<std::pair<Decimal, std::string_view>> split_number(std::string_vie
     std::size_t start = i;
     std::size_t kept = 0;
     while (i < text.size() && is_digit(text[i])) {
-      if (kept < kMaxFractionDigits) {
+      // Bounded like the integer part, so the fraction can never overflow the __int128
+      // (an 18-digit fraction on a 2^100 mantissa wrapped: a fuzz finding).
+      if (kept < kMaxFractionDigits && d.mantissa <= i128{1} << 100) {
         d.mantissa = d.mantissa * 10 + (text[i] - '0');
         d.scale *= 10;
         ++kept;

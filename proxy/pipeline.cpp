@@ -120,7 +120,8 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   void set_next(faults::Sink* next) { next_.set(next); }
 
   void start(TaskSpawner& spawner) {
-    if (!on_) return;
+    if (!on_ || started_) return;  // once: two drainers on one queue would split its EOF
+    started_ = true;
     if (queue_) {
       signals_.push_back(&spawner.spawn([this] { return drain(); }, TaskSpawner::Kind::data));
     }
@@ -253,6 +254,7 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   std::size_t queued_chunks_ = 0;  // accepted into the queue, not yet handed on
   faults::Signal drained_;
   std::vector<asio::cancellation_signal*> signals_;
+  bool started_ = false;
   faults::Clock::time_point eof_received_at_{};
 };
 

@@ -83,7 +83,7 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   std::array<std::unique_ptr<Pipeline>, 2> pipelines_;
   std::uint64_t faults_version_ = 0;              // of the set the pipelines were built from
   std::array<std::uint64_t, 2> pipeline_version_{};
-  std::array<std::unique_ptr<asio::steady_timer>, 2> changed_;  // wakes an idle pump
+  std::array<asio::cancellation_signal, 2> wake_;  // wakes an idle pump (fault change, abort)
 
   std::list<asio::cancellation_signal> signals_;  // one per spawned task
   int data_tasks_ = 0;

@@ -12,9 +12,20 @@ namespace faultline::proxy {
 
 asio::awaitable<void> SocketSink::write(faults::Chunk chunk) {
   if (session_.ended() || chunk.bytes.empty()) co_return;
-  auto [ec, n] =
-      co_await asio::async_write(socket_, asio::buffer(chunk.bytes.data(), chunk.bytes.size()),
-                                 asio::experimental::as_tuple(asio::use_awaitable));
+  // Try the write at once (the socket is non-blocking): it usually takes everything, and
+  // saves a trip through the scheduler. Only the rest waits for the socket.
+  asio::error_code ec;
+  std::size_t done = socket_.write_some(asio::buffer(chunk.bytes.data(), chunk.bytes.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    done = 0;
+  }
+  if (!ec && done < chunk.bytes.size()) {
+    auto [wec, n] = co_await asio::async_write(
+        socket_, asio::buffer(chunk.bytes.data() + done, chunk.bytes.size() - done),
+        asio::experimental::as_tuple(asio::use_awaitable));
+    ec = wec;
+  }
   BufferPool::local().give(std::move(chunk.bytes));
   if (ec && ec != asio::error::operation_aborted) session_.on_write_error(direction_, ec);
 }

@@ -339,7 +339,7 @@ json parse_body(const std::string& body) {
   }
   try {
     return json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors and numbers beyond double (406)
     std::string what = e.what();
     if (auto p = what.find("] "); what.rfind("[json.exception", 0) == 0 && p != std::string::npos) {
       what = what.substr(p + 2);

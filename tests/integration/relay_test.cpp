@@ -165,11 +165,19 @@ TEST(Relay, ThousandConcurrentConnectionsEachEchoFourKiB) {
     ASSERT_TRUE(send_all(conns[i].get(), random_bytes(kBytes, i)));
   }
   int ok = 0;
+  std::string first_failure;
   for (int i = 0; i < kConnections; ++i) {
     ReadResult r = read_n(conns[i].get(), kBytes, 10s);
-    if (r.data == random_bytes(kBytes, i)) ++ok;
+    if (r.data == random_bytes(kBytes, i)) {
+      ++ok;
+    } else if (first_failure.empty()) {
+      first_failure = "connection " + std::to_string(i) + ": " + std::to_string(r.data.size()) +
+                      " bytes, eof " + std::to_string(r.eof) + ", errno " +
+                      std::to_string(r.error);
+    }
   }
-  EXPECT_EQ(ok, kConnections);
+  EXPECT_EQ(ok, kConnections) << first_failure << " (and " << (kConnections - ok - 1)
+                              << " more)";
   EXPECT_EQ(proxy.server().proxy("p")->stats.accepted.load(), kConnections);
 }
 
