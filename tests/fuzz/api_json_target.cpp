@@ -1,0 +1,97 @@
+// Fuzz target: the control API's JSON bodies (proxy/toxic_json.hpp), the functions the HTTP
+// handlers call on a request body. Documented failure: proxy::ControlError (a 4xx).
+#include <string>
+
+#include "faults/registry.hpp"
+#include "proxy/server.hpp"
+#include "proxy/toxic_json.hpp"
+#include "tests/fuzz/fuzz_targets.hpp"
+
+namespace faultline::fuzz {
+namespace {
+
+namespace api = proxy::api;
+
+const faults::FaultRegistry& registry() {
+  static const faults::FaultRegistry* r = [] {
+    auto* reg = new faults::FaultRegistry;
+    faults::register_builtin_faults(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+// What the server writes back (api_server.cpp dumps with the replacing error handler).
+std::string dump(const api::ojson& j) {
+  return j.dump(-1, ' ', false, api::json::error_handler_t::replace);
+}
+
+void check_error(const proxy::ControlError& e) {
+  FUZZ_CHECK(e.status() >= 400 && e.status() < 500, e.what());
+  // The error body is valid JSON whatever bytes the message holds.
+  api::json body = api::json::parse(api::error_body(e.status(), e.what()));
+  FUZZ_CHECK(body.at("status") == e.status(), e.what());
+}
+
+// A toxic the API accepted must come back from GET in a form POST accepts again, unchanged.
+void round_trip(const config::FaultSpec& spec) {
+  api::ojson shown = api::toxic_to_json(spec, registry());
+  std::string text = dump(shown);
+  config::FaultSpec again;
+  try {
+    again = api::toxic_from_json(api::parse_body(text), registry());
+    api::check_toxic(again, registry());
+  } catch (const proxy::ControlError& e) {
+    finding(std::string("GET output refused by POST: ") + e.what() + " body " + text);
+  }
+  // The same toxic (key order aside: defaults are listed first until they are set).
+  std::string text2 = dump(api::toxic_to_json(again, registry()));
+  FUZZ_CHECK(api::json::parse(text2) == api::json::parse(text), text + " became " + text2);
+}
+
+}  // namespace
+
+void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  const std::uint8_t mode = data[0] % 4;
+  const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
+  try {
+    api::json j = api::parse_body(body);
+    switch (mode) {
+      case 0: {  // POST /proxies, /populate entries
+        config::ProxyConfig pc = api::proxy_from_json(j, registry());
+        FUZZ_CHECK(api::valid_name(pc.name), pc.name);
+        FUZZ_CHECK(pc.upstream.port != 0, body);
+        for (const auto& f : pc.faults) api::check_toxic(f, registry());
+        (void)api::has_toxics(j);
+        break;
+      }
+      case 1: {  // POST/PATCH /proxies/{name}
+        proxy::ProxyPatch patch = api::patch_from_json(j);
+        FUZZ_CHECK(!patch.upstream || patch.upstream->port != 0, body);
+        break;
+      }
+      case 2: {  // POST /proxies/{name}/toxics
+        config::FaultSpec spec = api::toxic_from_json(j, registry());
+        FUZZ_CHECK(api::valid_name(spec.name), spec.name);
+        api::check_toxic(spec, registry());
+        round_trip(spec);
+        break;
+      }
+      default: {  // POST/PATCH /proxies/{name}/toxics/{toxic} onto an existing latency toxic
+        config::FaultSpec spec;
+        spec.type = "latency";
+        spec.name = "latency_downstream";
+        spec.attributes["latency"] = config::AttrValue{"100ms", {}};
+        api::merge_toxic(spec, j, registry());
+        api::check_toxic(spec, registry());
+        round_trip(spec);
+        break;
+      }
+    }
+  } catch (const proxy::ControlError& e) {
+    check_error(e);
+  }
+}
+
+}  // namespace faultline::fuzz
