@@ -139,6 +139,13 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
     if (!on_) {
       co_await next_.write(std::move(chunk));
     } else if (queue_) {
+      // Bounded in bytes as well as chunks: a peer that never reads must not make a queue
+      // hold 4096 buffers of 64 KiB. Past the budget, the reader waits (backpressure).
+      const std::size_t size = chunk.bytes.capacity();
+      while (queued_bytes_ > 0 && queued_bytes_ + size > kQueueBytes) {
+        co_await time_.wait(space_, faults::Clock::time_point::max());
+      }
+      queued_bytes_ += size;
       ++queued_chunks_;
       co_await queue_->async_send(asio::error_code{}, std::move(chunk), asio::use_awaitable);
     } else {
@@ -169,11 +176,14 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
     for (;;) {
       faults::Chunk chunk = co_await queue_->async_receive(asio::use_awaitable);
       const bool eof = chunk.bytes.empty();
+      const std::size_t size = chunk.bytes.capacity();
       if (eof) {
         co_await end_of_stream(chunk.received_at);
       } else {
         co_await process(std::move(chunk));
       }
+      queued_bytes_ -= size;
+      space_.notify();
       if (--queued_chunks_ == 0) drained_.notify();
       if (eof) co_return;
     }
@@ -251,7 +261,10 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   bool on_ = false;
   std::unique_ptr<faults::Fault> fault_;
   std::unique_ptr<Queue> queue_;
+  static constexpr std::size_t kQueueBytes = 16 << 20;  // 100 ms of latency at 160 MiB/s
   std::size_t queued_chunks_ = 0;  // accepted into the queue, not yet handed on
+  std::size_t queued_bytes_ = 0;   // their buffers' capacity
+  faults::Signal space_;
   faults::Signal drained_;
   std::vector<asio::cancellation_signal*> signals_;
   bool started_ = false;
