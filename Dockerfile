@@ -1,0 +1,77 @@
+# Faultline in a container: build and unit-test on debian:bookworm, run on bookworm-slim
+# with the runtime libraries and the three binaries only. See docs/docker.md.
+#
+#   docker build -t faultline .
+#   docker run --rm -v "$PWD/my.yaml:/etc/faultline/faultline.yaml:ro" faultline
+#
+# Stages: `build` (compiler, -dev packages, the build and `ctest -L unit`) and `runtime`
+# (bookworm-slim, the runtime libraries, a non-root user, the binaries).
+# Build arguments: JOBS (parallel compile jobs, default 2), UNIT_TESTS (ON: build and run the
+# unit tests in the build stage; OFF: only the binaries).
+
+# The dev.faultline.stage labels come first in each stage so that every layer carries them:
+# tests/docker/run.sh prunes its own stale cache layers by them, and nothing else.
+FROM debian:bookworm AS build
+LABEL dev.faultline.stage="build"
+ARG JOBS=2
+ARG UNIT_TESTS=ON
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+       g++ cmake ninja-build pkg-config \
+       libasio-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev \
+       nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
+# The context is an allowlist (.dockerignore): sources, tests, examples, docs.
+COPY . /src
+WORKDIR /build
+# Only the three binaries and the unit test binaries are built (tests/unit/*/all): the
+# integration tests need more time and run on the host (scripts/test). The default config is
+# examples/demo.yaml with container addresses: listen on 0.0.0.0:7000, upstream echo-server:7001,
+# and the control API on 0.0.0.0:8474 (inside the container; publish it on 127.0.0.1 only).
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+          -DFAULTLINE_BUILD_TESTS="${UNIT_TESTS}" \
+    && unit_targets="$(ninja -t targets all | sed -n 's|^\(tests/unit/[^:]*/all\):.*|\1|p')" \
+    && if [ "${UNIT_TESTS}" != "ON" ]; then unit_targets=""; fi \
+    && cmake --build /build -j "${JOBS}" --target faultline echo-server echo-client ${unit_targets} \
+    && if [ "${UNIT_TESTS}" = "ON" ]; then ctest -L unit --output-on-failure -j "${JOBS}"; fi \
+    && mkdir -p /out/bin /out/etc \
+    && strip -o /out/bin/faultline bin/faultline \
+    && strip -o /out/bin/echo-server bin/echo-server \
+    && strip -o /out/bin/echo-client bin/echo-client \
+    && sed -e 's/127\.0\.0\.1:7000/0.0.0.0:7000/' -e 's/127\.0\.0\.1:7001/echo-server:7001/' \
+           /src/examples/demo.yaml > /out/etc/faultline.yaml \
+    && printf 'api: { listen: 0.0.0.0:8474 }\n' >> /out/etc/faultline.yaml \
+    && /out/bin/faultline --check /out/etc/faultline.yaml
+
+FROM debian:bookworm-slim AS runtime
+LABEL dev.faultline.stage="runtime" \
+      org.opencontainers.image.title="faultline" \
+      org.opencontainers.image.description="A fault-injecting TCP proxy for resilience testing"
+# The shared libraries the binaries link (Debian 12 names; libcpp-httplib0.11 brings libssl3,
+# libbrotli1, zlib1g); libstdc++6 is in the base. A missing one fails the build below.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+       libyaml-cpp0.7 libspdlog1.10 libfmt9 libcpp-httplib0.11 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --no-create-home \
+               --home-dir /nonexistent --shell /usr/sbin/nologin faultline
+COPY --from=build /out/bin/ /usr/local/bin/
+COPY --from=build /out/etc/faultline.yaml /etc/faultline/faultline.yaml
+# Fails the build if a runtime library is missing.
+RUN faultline --check /etc/faultline/faultline.yaml
+USER faultline
+# 7000: the proxy in the default config. 8474: the HTTP control API (Toxiproxy's port and
+# dialect); publish it on the host's 127.0.0.1 only.
+EXPOSE 7000 8474
+# The health check opens a TCP connection to FAULTLINE_PROBE (HOST:PORT, inside the
+# container). That connection goes through the proxy like any other (it counts for
+# `connections:` filters): point it at a fault-free proxy when that matters (docs/docker.md).
+# Override the target with `-e FAULTLINE_PROBE=HOST:PORT`, or the whole check with
+# `docker run --health-cmd` / compose `healthcheck:`.
+ENV FAULTLINE_PROBE=127.0.0.1:7000
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD faultline --probe "$FAULTLINE_PROBE" || exit 1
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["faultline"]
+CMD ["--config", "/etc/faultline/faultline.yaml"]
