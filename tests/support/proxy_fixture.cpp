@@ -36,7 +36,14 @@ RunningProxy::RunningProxy(const std::string& yaml, std::uint16_t upstream_port,
 }
 
 RunningProxy::~RunningProxy() {
-  server_->stop();
+  // The server's methods run on its control thread, as in the binary (where the signal
+  // handler stops it).
+  std::promise<void> stopped;
+  asio::post(control_, [&] {
+    server_->stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
   control_.stop();
   thread_.join();
   server_.reset();
