@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -126,24 +127,62 @@ struct ApiServer::Impl {
 
   Impl(Server& s, ApiOptions o) : server(s), registry(s.registry()), options(std::move(o)) {}
 
-  // Runs `fn` on the control thread and waits for its result (or its exception).
+  // Runs `fn` on the control thread and waits for its result. A failure crosses back as a
+  // status and a message, not as an exception object: an exception_ptr released on the
+  // other thread is a race ThreadSanitizer cannot see through libstdc++.
   template <typename F>
   std::invoke_result_t<F> on_control(F fn) {
     using R = std::invoke_result_t<F>;
-    auto task = std::make_shared<std::packaged_task<R()>>(std::move(fn));
-    auto result = task->get_future();
-    asio::post(server.control(), [task, guard = guard] {
-      std::lock_guard lock(guard->mutex);
-      if (guard->alive) (*task)();  // else the task is dropped; its waiter got 503
+    struct Outcome {
+      std::mutex mutex;
+      std::condition_variable cv;
+      bool done = false;
+      std::conditional_t<std::is_void_v<R>, bool, std::optional<R>> value{};
+      int status = 0;
+      std::string error;
+    };
+    auto out = std::make_shared<Outcome>();
+    asio::post(server.control(), [out, fn = std::move(fn), guard = guard]() mutable {
+      std::lock_guard alive_lock(guard->mutex);
+      if (!guard->alive) return;  // the waiter got 503
+      int status = 0;
+      std::string error;
+      try {
+        if constexpr (std::is_void_v<R>) {
+          fn();
+        } else {
+          auto value = fn();
+          std::lock_guard lock(out->mutex);
+          out->value.emplace(std::move(value));
+        }
+      } catch (const ControlError& e) {
+        status = e.status();
+        error = e.what();
+      } catch (const config::ConfigError& e) {
+        status = 400;
+        error = e.what();
+      } catch (const std::exception& e) {
+        status = 500;
+        error = e.what();
+      }
+      std::lock_guard lock(out->mutex);
+      out->status = status;
+      out->error = std::move(error);
+      out->done = true;
+      out->cv.notify_all();
     });
     auto deadline = std::chrono::steady_clock::now() + options.control_timeout;
-    while (result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+    std::unique_lock lock(out->mutex);
+    while (!out->done) {
+      out->cv.wait_for(lock, std::chrono::milliseconds(20));
+      if (out->done) break;
       if (stopping) throw ControlError(503, "shutting down");
       if (std::chrono::steady_clock::now() > deadline) {
         throw ControlError(503, "the proxy did not answer in time");
       }
     }
-    return result.get();
+    if (out->status != 0) throw ControlError(out->status, out->error);
+    if constexpr (!std::is_void_v<R>) return std::move(*out->value);
   }
 
   // Runs a handler body, turning exceptions into Toxiproxy's error bodies.
