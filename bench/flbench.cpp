@@ -262,8 +262,8 @@ class ServeWorker {
         c->t_last = now;
         continue;
       }
-      ssize_t w = ::send(c->fd, buf_.data(), static_cast<std::size_t>(r),
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t w =
+          ::send(c->fd, buf_.data(), static_cast<std::size_t>(r), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
         close_conn(c);
         return;
@@ -294,8 +294,10 @@ int serve(const Args& a) {
   getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);
   const int threads = static_cast<int>(std::clamp(a.num("threads", 2), 1l, 16l));
   std::vector<std::unique_ptr<ServeWorker>> workers;
-  for (int i = 0; i < threads; ++i) workers.push_back(std::make_unique<ServeWorker>());
-  for (auto& w : workers) std::thread([p = w.get()] { p->run(); }).detach();
+  for (int i = 0; i < threads; ++i)
+    workers.push_back(std::make_unique<ServeWorker>());
+  for (auto& w : workers)
+    std::thread([p = w.get()] { p->run(); }).detach();
   char ip[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
   std::printf("listening on %s:%d\n", ip, ntohs(sa.sin_port));
@@ -326,8 +328,8 @@ int throughput(const Args& a) {
   std::vector<Result> results(static_cast<std::size_t>(streams));
   std::vector<std::thread> threads;
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   for (int i = 0; i < streams; ++i) {
     threads.emplace_back([&, i] {
       Result& r = results[static_cast<std::size_t>(i)];
@@ -353,7 +355,8 @@ int throughput(const Args& a) {
       ::close(fd);
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::uint64_t total = 0, first = 0, sent = 0, t0 = UINT64_MAX, t1 = 0;
   int ok = 0;
@@ -372,8 +375,7 @@ int throughput(const Args& a) {
   }
   double rate = static_cast<double>(total - first) / (static_cast<double>(t1 - t0) / 1e9);
   std::printf("rate_Bps=%.0f client_Bps=%.0f bytes=%llu streams=%d\n", rate,
-              static_cast<double>(sent) / elapsed, static_cast<unsigned long long>(total),
-              streams);
+              static_cast<double>(sent) / elapsed, static_cast<unsigned long long>(total), streams);
   return 0;
 }
 
@@ -431,8 +433,8 @@ int connrate(const Args& a) {
   const double seconds = std::clamp(a.real("seconds", 2.0), 0.05, 600.0);
   std::atomic<long> done{0}, errors{0};
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> threads;
   for (int i = 0; i < parallel; ++i) {
     threads.emplace_back([&] {
@@ -454,7 +456,8 @@ int connrate(const Args& a) {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf("conn_per_s=%.0f n=%ld errors=%ld\n", static_cast<double>(done) / elapsed,
               done.load(), errors.load());
@@ -500,7 +503,8 @@ std::vector<int> process_tree(int root) {
   }
   std::vector<int> out{root};
   for (std::size_t i = 0; i < out.size(); ++i) {
-    for (int c : children[out[i]]) out.push_back(c);
+    for (int c : children[out[i]])
+      out.push_back(c);
   }
   return out;
 }
@@ -526,7 +530,8 @@ int idle(const Args& a) {
   {
     std::istringstream in(a.get("steps", "1000,10000"));
     std::string s;
-    while (std::getline(in, s, ',')) steps.push_back(std::clamp(std::atol(s.c_str()), 1l, 100000l));
+    while (std::getline(in, s, ','))
+      steps.push_back(std::clamp(std::atol(s.c_str()), 1l, 100000l));
   }
   const int settle_ms = static_cast<int>(std::clamp(a.num("settle-ms", 300), 0l, 10000l));
   auto report = [&](long n) {
@@ -550,7 +555,8 @@ int idle(const Args& a) {
     usleep(static_cast<useconds_t>(settle_ms) * 1000);
     report(target);
   }
-  for (int fd : fds) ::close(fd);
+  for (int fd : fds)
+    ::close(fd);
   return 0;
 }
 
@@ -577,8 +583,8 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   Args a = parse(argc, argv, 2);
   // The whole process is bounded: SIGALRM's default action ends it.
-  alarm(static_cast<unsigned>(std::clamp(a.num("max-seconds", cmd == "serve" ? 3600 : 300),
-                                         1l, 86400l)));
+  alarm(static_cast<unsigned>(
+      std::clamp(a.num("max-seconds", cmd == "serve" ? 3600 : 300), 1l, 86400l)));
   a.kv.erase("max-seconds");
   if (cmd == "serve") return serve(a);
   if (cmd == "throughput") return throughput(a);

@@ -127,8 +127,10 @@ const faults::FaultRegistry& registry() {
 class Rig final : private proxy::TaskSpawner {
  public:
   explicit Rig(const std::string& faults_yaml) {
-    std::string y = "proxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: 127.0.0.1:1\n"
-                    "    faults:" + (faults_yaml.empty() ? std::string(" []\n") : "\n" + faults_yaml);
+    std::string y =
+        "proxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: 127.0.0.1:1\n"
+        "    faults:" +
+        (faults_yaml.empty() ? std::string(" []\n") : "\n" + faults_yaml);
     config::Config cfg = config::load_config_string(y, "bench.yaml");
     faults_ = proxy::compile_faults(cfg.proxies[0].faults, registry());
     proxy_ = std::make_shared<proxy::ProxyState>(cfg.proxies[0], 1, faults_);
@@ -141,7 +143,8 @@ class Rig final : private proxy::TaskSpawner {
   ~Rig() {
     asio::co_spawn(context_, finish(), asio::detached);
     time_.run(Clock::time_point::max());
-    for (auto& s : signals_) s.emit(asio::cancellation_type::terminal);
+    for (auto& s : signals_)
+      s.emit(asio::cancellation_type::terminal);
     context_.restart();
     context_.poll();
     pipeline_.reset();
@@ -166,8 +169,7 @@ class Rig final : private proxy::TaskSpawner {
   }
   asio::awaitable<void> finish() { co_await pipeline_->head().finish(); }
 
-  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                   Kind) override {
+  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make, Kind) override {
     asio::cancellation_signal& s = signals_.emplace_back();
     asio::co_spawn(context_, make(),
                    asio::bind_cancellation_slot(s.slot(), [](std::exception_ptr) {}));
@@ -190,7 +192,8 @@ constexpr std::size_t kChunk = 1024;
 void run(benchmark::State& state, const std::string& faults_yaml) {
   proxy::setup_logging("warn", config::LogFormat::text);
   Rig rig(faults_yaml);
-  for (auto _ : state) rig.batch(kBatch, kChunk);
+  for (auto _ : state)
+    rig.batch(kBatch, kChunk);
   state.SetItemsProcessed(state.iterations() * kBatch);
   state.SetBytesProcessed(state.iterations() * kBatch * static_cast<std::int64_t>(kChunk));
   state.counters["out_chunks_per_in"] =
@@ -215,7 +218,8 @@ BENCHMARK(BM_PassThrough)->Arg(0)->Arg(1)->Arg(5);
 void BM_OffStages5(benchmark::State& state) {
   std::string y;
   for (int i = 0; i < 5; ++i) {
-    y += "      - { type: latency, name: off" + std::to_string(i) + ", latency: 1ms, toxicity: 0 }\n";
+    y += "      - { type: latency, name: off" + std::to_string(i) +
+         ", latency: 1ms, toxicity: 0 }\n";
   }
   run(state, y);
 }

@@ -51,13 +51,13 @@ struct FaultSpec {
   std::string type;  // as written; aliases are resolved by the fault registry
   std::string name;  // defaults to "<type>_<stream>"
   Stream stream = Stream::downstream;
-  double toxicity = 1.0;               // probability 0..1, drawn once per connection+direction
-  Duration after{0};                   // starts this long after the connection opened
-  std::optional<Duration> duration;    // and stays on this long (unset: for ever)
+  double toxicity = 1.0;             // probability 0..1, drawn once per connection+direction
+  Duration after{0};                 // starts this long after the connection opened
+  std::optional<Duration> duration;  // and stays on this long (unset: for ever)
   ConnectionMatch connections;
   std::map<std::string, AttrValue> attributes;  // everything else, for the fault to parse
-  SourcePos pos;                       // of the fault's mapping
-  std::string field;                   // "proxies[0].faults[1]", for error messages
+  SourcePos pos;                                // of the fault's mapping
+  std::string field;                            // "proxies[0].faults[1]", for error messages
 };
 
 enum class UpstreamFailure { reset, close };

@@ -16,7 +16,8 @@ const config::AttrValue* AttributeReader::take(std::string_view name) {
 void AttributeReader::fail(std::string_view name, std::string_view expected) const {
   auto it = spec_.attributes.find(std::string(name));
   const config::SourcePos& pos = it == spec_.attributes.end() ? spec_.pos : it->second.pos;
-  std::string field = spec_.field.empty() ? std::string(name) : spec_.field + "." + std::string(name);
+  std::string field =
+      spec_.field.empty() ? std::string(name) : spec_.field + "." + std::string(name);
   if (it != spec_.attributes.end()) {
     throw config::ConfigError(pos, field,
                               fmt::format("expected {}, got \"{}\"", expected, it->second.text));
@@ -53,8 +54,8 @@ std::optional<double> AttributeReader::number(std::string_view name, double min,
   if (!v) return std::nullopt;
   char* end = nullptr;
   double x = std::strtod(v->text.c_str(), &end);
-  if (v->text.empty() || end != v->text.c_str() + v->text.size() || !std::isfinite(x) ||
-      x < min || x > max) {
+  if (v->text.empty() || end != v->text.c_str() + v->text.size() || !std::isfinite(x) || x < min ||
+      x > max) {
     fail(name, fmt::format("a number from {} to {}", min, max));
   }
   return x;

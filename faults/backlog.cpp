@@ -28,9 +28,12 @@ struct BacklogSettings {
 
 const char* mode_name(BacklogMode m) {
   switch (m) {
-    case BacklogMode::stall: return "stall";
-    case BacklogMode::reset: return "reset";
-    case BacklogMode::refuse: return "refuse";
+    case BacklogMode::stall:
+      return "stall";
+    case BacklogMode::reset:
+      return "reset";
+    case BacklogMode::refuse:
+      return "refuse";
   }
   return "?";
 }
@@ -41,8 +44,7 @@ class BacklogFault final : public ListenerFault {
 
   asio::awaitable<void> run(ListenerControl& control) override {
     const Clock::time_point start = control.started_at() + s_.after;
-    const Clock::time_point end =
-        s_.duration ? start + *s_.duration : Clock::time_point::max();
+    const Clock::time_point end = s_.duration ? start + *s_.duration : Clock::time_point::max();
     co_await control.sleep_until(start);
     while (control.now() < end) {
       if (s_.max_connections > 0 &&
@@ -64,9 +66,15 @@ class BacklogFault final : public ListenerFault {
  private:
   void apply(ListenerControl& control) {
     switch (s_.mode) {
-      case BacklogMode::stall: control.stall(s_.backlog); break;
-      case BacklogMode::reset: control.reset_on_accept(); break;
-      case BacklogMode::refuse: control.refuse(); break;
+      case BacklogMode::stall:
+        control.stall(s_.backlog);
+        break;
+      case BacklogMode::reset:
+        control.reset_on_accept();
+        break;
+      case BacklogMode::refuse:
+        control.refuse();
+        break;
     }
     control.fired(fmt::format("mode {} with {} connection{} open", mode_name(s_.mode),
                               control.active_connections(),
@@ -99,7 +107,8 @@ void register_backlog_fault(FaultRegistry& registry) {
                   if (mode == "reset") s.mode = BacklogMode::reset;
                   if (mode == "refuse") s.mode = BacklogMode::refuse;
                   if (auto b = attrs.number("backlog", 0, 65535)) {
-                    if (*b != static_cast<int>(*b)) attrs.fail("backlog", "a whole number 0..65535");
+                    if (*b != static_cast<int>(*b))
+                      attrs.fail("backlog", "a whole number 0..65535");
                     s.backlog = static_cast<int>(*b);
                   }
                   if (auto m = attrs.number("max_connections", 0, 1e9)) {

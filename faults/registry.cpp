@@ -15,7 +15,8 @@ void FaultRegistry::add(FaultType type) {
     }
   };
   claim(type.name);
-  for (const auto& alias : type.aliases) claim(alias);
+  for (const auto& alias : type.aliases)
+    claim(alias);
   types_.push_back(std::move(type));
 }
 
@@ -26,7 +27,8 @@ const FaultType* FaultRegistry::find(std::string_view type_or_alias) const {
 
 std::vector<std::string> FaultRegistry::type_names() const {
   std::vector<std::string> names;
-  for (const auto& t : types_) names.push_back(t.name);
+  for (const auto& t : types_)
+    names.push_back(t.name);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -35,11 +37,12 @@ CompiledFault FaultRegistry::compile(const config::FaultSpec& spec) const {
   const FaultType* type = find(spec.type);
   if (!type) {
     std::vector<std::string> known;
-    for (const auto& [key, slot] : index_) known.push_back(key);
+    for (const auto& [key, slot] : index_)
+      known.push_back(key);
     std::string expected =
-        known.empty() ? std::string("expected a known fault type (none are registered)")
-                      : fmt::format("expected one of {}, got \"{}\"", fmt::join(known, ", "),
-                                    spec.type);
+        known.empty()
+            ? std::string("expected a known fault type (none are registered)")
+            : fmt::format("expected one of {}, got \"{}\"", fmt::join(known, ", "), spec.type);
     throw config::ConfigError(spec.pos, spec.field.empty() ? "type" : spec.field + ".type",
                               expected);
   }

@@ -82,8 +82,8 @@ void Listener::start() {
   // Faults first: a fault that is on from the start (backlog with no `after`) has set the mode
   // before the first accept, so not even the first client slips through.
   start_faults();
-  asio::co_spawn(context_, [self = shared_from_this()] { return self->accept_loop(); },
-                 asio::detached);
+  asio::co_spawn(
+      context_, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
 }
 
 void Listener::start_faults() {
@@ -95,27 +95,28 @@ void Listener::start_faults() {
     faults_.push_back(std::move(fault));
     controls_.push_back(std::make_unique<FaultControl>(*this, f.spec));
     asio::cancellation_signal& signal = fault_signals_.emplace_back();
-    asio::co_spawn(context_, raw->run(*controls_.back()),
-                   asio::bind_cancellation_slot(
-                       signal.slot(), [self = shared_from_this(), name = f.spec.name](
-                                          std::exception_ptr e) {
-                         if (!e) return;
-                         try {
-                           std::rethrow_exception(e);
-                         } catch (const asio::system_error& err) {
-                           if (err.code() == asio::error::operation_aborted) return;
-                           log_fault().error("proxy {}: fault {} failed: {}", self->proxy_->name(),
-                                             name, err.what());
-                         } catch (const std::exception& err) {
-                           log_fault().error("proxy {}: fault {} failed: {}", self->proxy_->name(),
-                                             name, err.what());
-                         }
-                       }));
+    asio::co_spawn(
+        context_, raw->run(*controls_.back()),
+        asio::bind_cancellation_slot(
+            signal.slot(), [self = shared_from_this(), name = f.spec.name](std::exception_ptr e) {
+              if (!e) return;
+              try {
+                std::rethrow_exception(e);
+              } catch (const asio::system_error& err) {
+                if (err.code() == asio::error::operation_aborted) return;
+                log_fault().error("proxy {}: fault {} failed: {}", self->proxy_->name(), name,
+                                  err.what());
+              } catch (const std::exception& err) {
+                log_fault().error("proxy {}: fault {} failed: {}", self->proxy_->name(), name,
+                                  err.what());
+              }
+            }));
   }
 }
 
 void Listener::restart_faults() {
-  for (auto& s : fault_signals_) s.emit(asio::cancellation_type::terminal);
+  for (auto& s : fault_signals_)
+    s.emit(asio::cancellation_type::terminal);
   // The cancelled coroutines still reference their fault and control until they complete;
   // keep them (a few objects per change) for the listener's life.
   if (mode_ != Mode::accepting) resume();
@@ -124,7 +125,8 @@ void Listener::restart_faults() {
 
 void Listener::close() {
   open_ = false;
-  for (auto& s : fault_signals_) s.emit(asio::cancellation_type::terminal);
+  for (auto& s : fault_signals_)
+    s.emit(asio::cancellation_type::terminal);
   asio::error_code ec;
   acceptor_.close(ec);
   wake_.cancel();
@@ -213,7 +215,9 @@ void Listener::stall(int backlog) {
   ::listen(acceptor_.native_handle(), backlog);
 }
 
-void Listener::reset_on_accept() { mode_ = Mode::resetting; }
+void Listener::reset_on_accept() {
+  mode_ = Mode::resetting;
+}
 
 void Listener::refuse() {
   mode_ = Mode::refused;

@@ -22,13 +22,13 @@ class JsonFormatter final : public spdlog::formatter {
     std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    fmt::format_to(std::back_inserter(dest),
-                   R"({{"ts":"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z","level":"{}","logger":"{}","msg":"{}"}})"
-                   "\n",
-                   tm, static_cast<int>(ms.count() % 1000),
-                   spdlog::level::to_string_view(msg.level),
-                   json_escape({msg.logger_name.data(), msg.logger_name.size()}),
-                   json_escape({msg.payload.data(), msg.payload.size()}));
+    fmt::format_to(
+        std::back_inserter(dest),
+        R"({{"ts":"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z","level":"{}","logger":"{}","msg":"{}"}})"
+        "\n",
+        tm, static_cast<int>(ms.count() % 1000), spdlog::level::to_string_view(msg.level),
+        json_escape({msg.logger_name.data(), msg.logger_name.size()}),
+        json_escape({msg.payload.data(), msg.payload.size()}));
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonFormatter>();
@@ -51,11 +51,21 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += fmt::format("\\u{:04x}", c);

@@ -41,7 +41,8 @@ int check(const std::string& path, const faults::FaultRegistry& registry) {
     config::Config cfg = config::load_config_file(path);
     proxy::validate(cfg, registry);
     std::size_t faults = 0;
-    for (const auto& p : cfg.proxies) faults += p.faults.size();
+    for (const auto& p : cfg.proxies)
+      faults += p.faults.size();
     std::cout << path << ": ok (" << cfg.proxies.size() << " prox"
               << (cfg.proxies.size() == 1 ? "y" : "ies") << ", " << faults << " fault"
               << (faults == 1 ? "" : "s") << ")\n";

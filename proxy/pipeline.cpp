@@ -53,16 +53,17 @@ asio::awaitable<bool> RealTime::wait(faults::Signal& signal, faults::Clock::time
 std::uint64_t derive_seed(std::uint64_t seed, std::string_view proxy, std::uint64_t connection,
                           Direction direction, std::size_t stage) {
   std::uint64_t h = splitmix(seed);
-  for (char c : proxy) h = splitmix(h ^ static_cast<unsigned char>(c));
+  for (char c : proxy)
+    h = splitmix(h ^ static_cast<unsigned char>(c));
   h = splitmix(h ^ connection);
   h = splitmix(h ^ static_cast<std::uint64_t>(direction));
   return splitmix(h ^ stage);
 }
 
 static bool same_fault(const config::FaultSpec& a, const config::FaultSpec& b) {
-  if (a.name != b.name || a.type != b.type || a.stream != b.stream ||
-      a.toxicity != b.toxicity || a.after != b.after || a.duration != b.duration ||
-      !(a.connections == b.connections) || a.attributes.size() != b.attributes.size()) {
+  if (a.name != b.name || a.type != b.type || a.stream != b.stream || a.toxicity != b.toxicity ||
+      a.after != b.after || a.duration != b.duration || !(a.connections == b.connections) ||
+      a.attributes.size() != b.attributes.size()) {
     return false;
   }
   for (const auto& [key, value] : a.attributes) {
@@ -130,7 +131,8 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
 
   // Leaving the pipeline: its coroutines end (the drainer has nothing queued by then).
   void stop() {
-    for (auto* s : signals_) s->emit(asio::cancellation_type::terminal);
+    for (auto* s : signals_)
+      s->emit(asio::cancellation_type::terminal);
     signals_.clear();
   }
 
@@ -278,9 +280,12 @@ bool belongs(const faults::CompiledFault& f, Direction direction) {
   // downstream pipeline only, so it acts once per connection; listener faults live in the
   // listener.
   switch (f.scope) {
-    case faults::FaultScope::stream: return applies_to(f.spec.stream, direction);
-    case faults::FaultScope::connection: return direction == Direction::downstream;
-    case faults::FaultScope::listener: return false;
+    case faults::FaultScope::stream:
+      return applies_to(f.spec.stream, direction);
+    case faults::FaultScope::connection:
+      return direction == Direction::downstream;
+    case faults::FaultScope::listener:
+      return false;
   }
   return false;
 }
@@ -322,16 +327,19 @@ void Pipeline::link() {
 }
 
 void Pipeline::start(TaskSpawner& spawner) {
-  for (auto& stage : stages_) stage->start(spawner);
+  for (auto& stage : stages_)
+    stage->start(spawner);
 }
 
 asio::awaitable<void> Pipeline::before_dial() {
-  for (auto& stage : stages_) co_await stage->before_dial();
+  for (auto& stage : stages_)
+    co_await stage->before_dial();
 }
 
 asio::awaitable<void> Pipeline::rebuild(const FaultSet& faults, TaskSpawner& spawner) {
   // 1. Hand over, head to tail, so bytes held anywhere reach the socket in order.
-  for (auto& stage : stages_) co_await stage->hand_over();
+  for (auto& stage : stages_)
+    co_await stage->hand_over();
 
   // 2. Keep what is unchanged, make what is new.
   std::vector<std::shared_ptr<Stage>> next;
@@ -339,9 +347,8 @@ asio::awaitable<void> Pipeline::rebuild(const FaultSet& faults, TaskSpawner& spa
   std::size_t index = 0;
   for (const auto& f : faults.faults) {
     if (!belongs(f, direction_)) continue;
-    auto old = std::find_if(stages_.begin(), stages_.end(), [&](const auto& s) {
-      return s && same_fault(s->spec(), f.spec);
-    });
+    auto old = std::find_if(stages_.begin(), stages_.end(),
+                            [&](const auto& s) { return s && same_fault(s->spec(), f.spec); });
     if (old != stages_.end()) {
       next.push_back(std::move(*old));
     } else {
@@ -358,7 +365,8 @@ asio::awaitable<void> Pipeline::rebuild(const FaultSet& faults, TaskSpawner& spa
   }
   stages_ = std::move(next);
   link();
-  for (auto& stage : fresh) stage->start(spawner);
+  for (auto& stage : fresh)
+    stage->start(spawner);
 }
 
 }  // namespace faultline::proxy

@@ -27,7 +27,8 @@ class TimeSource {
   virtual faults::Clock::time_point now() const = 0;
   virtual asio::awaitable<void> sleep_until(faults::Clock::time_point t) = 0;  // throws on cancel
   // true when `signal` was notified, false at the deadline; throws on cancel.
-  virtual asio::awaitable<bool> wait(faults::Signal& signal, faults::Clock::time_point deadline) = 0;
+  virtual asio::awaitable<bool> wait(faults::Signal& signal,
+                                     faults::Clock::time_point deadline) = 0;
 };
 
 // The steady clock and asio::steady_timer on the current coroutine's executor.
@@ -90,7 +91,7 @@ class Pipeline {
   Direction direction_;
   const ConnectionInfo& connection_;
   faults::Sink& terminal_;
-  std::vector<std::shared_ptr<Stage>> stages_;  // head to tail
+  std::vector<std::shared_ptr<Stage>> stages_;   // head to tail
   std::vector<std::shared_ptr<Stage>> retired_;  // removed, kept until their tasks end
   faults::Sink* head_;
 };

@@ -4,12 +4,18 @@ namespace faultline::proxy {
 
 const char* to_string(CloseCause c) {
   switch (c) {
-    case CloseCause::fin: return "fin";
-    case CloseCause::rst: return "rst";
-    case CloseCause::error: return "error";
-    case CloseCause::timeout: return "timeout";
-    case CloseCause::fault: return "fault";
-    case CloseCause::shutdown: return "shutdown";
+    case CloseCause::fin:
+      return "fin";
+    case CloseCause::rst:
+      return "rst";
+    case CloseCause::error:
+      return "error";
+    case CloseCause::timeout:
+      return "timeout";
+    case CloseCause::fault:
+      return "fault";
+    case CloseCause::shutdown:
+      return "shutdown";
   }
   return "unknown";
 }

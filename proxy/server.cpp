@@ -13,19 +13,23 @@ namespace faultline::proxy {
 std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSpec>& specs,
                                                const faults::FaultRegistry& registry) {
   auto set = std::make_shared<FaultSet>();
-  for (const auto& spec : specs) set->faults.push_back(registry.compile(spec));
+  for (const auto& spec : specs)
+    set->faults.push_back(registry.compile(spec));
   return set;
 }
 
 void validate(const config::Config& config, const faults::FaultRegistry& registry) {
-  for (const auto& p : config.proxies) compile_faults(p.faults, registry);
+  for (const auto& p : config.proxies)
+    compile_faults(p.faults, registry);
 }
 
 Server::Server(asio::io_context& control, const faults::FaultRegistry& registry,
                std::size_t threads)
     : control_(control), registry_(registry), workers_(threads) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 std::shared_ptr<const FaultSet> Server::compile(
     const std::vector<config::FaultSpec>& faults) const {
@@ -116,7 +120,8 @@ std::shared_ptr<ProxyState> Server::proxy(const std::string& name) const {
 
 std::vector<std::shared_ptr<ProxyState>> Server::proxies() const {
   std::vector<std::shared_ptr<ProxyState>> out;
-  for (const auto& [name, p] : proxies_) out.push_back(p.state);
+  for (const auto& [name, p] : proxies_)
+    out.push_back(p.state);
   return out;
 }
 
@@ -137,18 +142,22 @@ ProxyView Server::view_of(const Proxy& p) const {
   }
   v.upstream = p.state->config().upstream.to_string();
   v.enabled = p.enabled;
-  for (const auto& f : p.state->faults()->faults) v.faults.push_back(f.spec);
+  for (const auto& f : p.state->faults()->faults)
+    v.faults.push_back(f.spec);
   v.state = p.state;
   return v;
 }
 
 std::vector<ProxyView> Server::views() const {
   std::vector<ProxyView> out;
-  for (const auto& [name, p] : proxies_) out.push_back(view_of(p));
+  for (const auto& [name, p] : proxies_)
+    out.push_back(view_of(p));
   return out;
 }
 
-ProxyView Server::view(const std::string& name) const { return view_of(find(name)); }
+ProxyView Server::view(const std::string& name) const {
+  return view_of(find(name));
+}
 
 void Server::end_sessions(const std::shared_ptr<ProxyState>& state) {
   for (auto& w : workers_.workers()) {
@@ -199,7 +208,8 @@ ProxyView Server::update_proxy(const std::string& name, const ProxyPatch& patch)
   if (moved) {
     // A new address is a new proxy behind the same name: its connections end, its faults stay.
     pc.faults.clear();
-    for (const auto& f : p.state->faults()->faults) pc.faults.push_back(f.spec);
+    for (const auto& f : p.state->faults()->faults)
+      pc.faults.push_back(f.spec);
     auto state = std::make_shared<ProxyState>(pc, seed_, p.state->faults());
     std::shared_ptr<Listener> listener;
     if (enabled) {
@@ -215,8 +225,7 @@ ProxyView Server::update_proxy(const std::string& name, const ProxyPatch& patch)
     p.listener = listener;
     p.enabled = enabled;
     if (p.listener) start_listener(p);
-    log_proxy().info("proxy {} now {} -> {}", name, pc.listen.to_string(),
-                     pc.upstream.to_string());
+    log_proxy().info("proxy {} now {} -> {}", name, pc.listen.to_string(), pc.upstream.to_string());
   } else if (enabled != p.enabled) {
     if (enabled) {
       // Listen again where it listened before (the same port, even if the config said 0).
@@ -291,7 +300,8 @@ void Server::reset() {
 
 void Server::apply(const config::Config& config) {
   std::map<std::string, const config::ProxyConfig*> wanted;
-  for (const auto& pc : config.proxies) wanted[pc.name] = &pc;
+  for (const auto& pc : config.proxies)
+    wanted[pc.name] = &pc;
   for (auto it = proxies_.begin(); it != proxies_.end();) {
     if (!wanted.count(it->first)) {
       close(it->second);

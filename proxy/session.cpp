@@ -70,8 +70,7 @@ void Session::start(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::
 Session::Session(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
                  Worker& worker)
     : worker_(worker),
-      info_{++g_next_session_id, index, faults::Clock::now(),
-            std::move(proxy)},
+      info_{++g_next_session_id, index, faults::Clock::now(), std::move(proxy)},
       client_(std::move(client)),
       upstream_(client_.get_executor()),
       client_peer_(endpoint_string(client_)),
@@ -141,7 +140,8 @@ asio::awaitable<void> Session::run() {
     pipelines_[i] = std::make_unique<Pipeline>(client_.get_executor(), RealTime::instance(),
                                                *faults, d, info_, sinks_[i]);
   }
-  for (auto& p : pipelines_) co_await p->before_dial();
+  for (auto& p : pipelines_)
+    co_await p->before_dial();
   if (!co_await dial() || ended_) co_return;
 
   asio::error_code ec;
@@ -153,24 +153,27 @@ asio::awaitable<void> Session::run() {
   auto self = shared_from_this();
   // Stages first: co_spawn may run a pump inline up to its first wait, and a pump that sees
   // a fault change rebuilds (and starts) stages itself.
-  for (auto& p : pipelines_) p->start(*this);
+  for (auto& p : pipelines_)
+    p->start(*this);
   for (Direction d : {Direction::upstream, Direction::downstream}) {
     spawn_task([self, d] { return self->pump(d); }, TaskKind::data);
   }
 
   // Both directions must end (EOF or abort) before the connection does: a reply that follows
   // the client's shutdown(SHUT_WR) still reaches it.
-  while (data_tasks_ > 0) co_await data_done_.async_wait(use_tuple);
+  while (data_tasks_ > 0)
+    co_await data_done_.async_wait(use_tuple);
   if (held_) {
     using namespace asio::experimental::awaitable_operators;
     co_await (discard_until_closed(client_) && discard_until_closed(upstream_));
   }
   if (!cause_) cause_ = CloseCause::fin;
   ended_ = true;
-  for (auto& s : signals_) s.emit(asio::cancellation_type::terminal);  // watchers
+  for (auto& s : signals_)
+    s.emit(asio::cancellation_type::terminal);  // watchers
   close_sockets();
   info_.proxy->stats.closed[static_cast<std::size_t>(*cause_)].fetch_add(1,
-                                                                        std::memory_order_relaxed);
+                                                                         std::memory_order_relaxed);
   log_session().info("[C{}] closed: {}", id(), describe_end());
 }
 
@@ -192,7 +195,8 @@ asio::awaitable<bool> Session::dial() {
       fail_upstream(fmt::format("cannot resolve {}: {}", cfg.upstream.host, rec.message()));
       co_return false;
     }
-    for (const auto& r : results) endpoints.push_back(r.endpoint());
+    for (const auto& r : results)
+      endpoints.push_back(r.endpoint());
   }
 
   asio::steady_timer timer(client_.get_executor(), cfg.connect_timeout);
@@ -234,7 +238,7 @@ void Session::fail_upstream(const std::string& why) {
   }
   upstream_.close(ec);
   info_.proxy->stats.closed[static_cast<std::size_t>(*cause_)].fetch_add(1,
-                                                                        std::memory_order_relaxed);
+                                                                         std::memory_order_relaxed);
 }
 
 asio::awaitable<void> Session::pump(Direction direction) {
@@ -311,12 +315,12 @@ asio::awaitable<void> Session::follow_fault_changes(Direction direction) {
   pipeline_version_[d] = version;
   auto faults = info_.proxy->faults();
   co_await pipelines_[d]->rebuild(*faults, *this);
-  log_session().debug("[C{}] {} faults now: {}", id(), to_string(direction),
-                      faults->faults.size());
+  log_session().debug("[C{}] {} faults now: {}", id(), to_string(direction), faults->faults.size());
 }
 
 void Session::faults_changed() {
-  for (auto& wake : wake_) wake.emit(asio::cancellation_type::total);
+  for (auto& wake : wake_)
+    wake.emit(asio::cancellation_type::total);
 }
 
 void Session::on_write_error(Direction direction, const asio::error_code& ec) {
@@ -356,9 +360,11 @@ void Session::abort(faults::Abort how, faults::Peer who, CloseCause cause, std::
     end(client_, who != faults::Peer::upstream);
     end(upstream_, who != faults::Peer::client);
   }
-  for (auto& s : signals_) s.emit(asio::cancellation_type::terminal);
+  for (auto& s : signals_)
+    s.emit(asio::cancellation_type::terminal);
   // An idle pump's wait is bound to wake_, not to its task's signal.
-  for (auto& wake : wake_) wake.emit(asio::cancellation_type::terminal);
+  for (auto& wake : wake_)
+    wake.emit(asio::cancellation_type::terminal);
 }
 
 void Session::shutdown() {

@@ -61,8 +61,7 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   // Data-path tasks (pumps, queue drainers) must all end before the connection does; the
   // others (watchers) are cancelled then. Every task is cancelled on abort.
   enum class TaskKind { control, data, watcher };
-  asio::cancellation_signal* spawn_task(std::function<asio::awaitable<void>()> make,
-                                        TaskKind kind);
+  asio::cancellation_signal* spawn_task(std::function<asio::awaitable<void>()> make, TaskKind kind);
   asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
                                    TaskSpawner::Kind kind) override;
   asio::awaitable<void> follow_fault_changes(Direction direction);
@@ -81,7 +80,7 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   std::string client_peer_;
   std::array<SocketSink, 2> sinks_;
   std::array<std::unique_ptr<Pipeline>, 2> pipelines_;
-  std::uint64_t faults_version_ = 0;              // of the set the pipelines were built from
+  std::uint64_t faults_version_ = 0;  // of the set the pipelines were built from
   std::array<std::uint64_t, 2> pipeline_version_{};
   std::array<asio::cancellation_signal, 2> wake_;  // wakes an idle pump (fault change, abort)
 

@@ -11,9 +11,13 @@ namespace faultline::proxy {
 
 Worker::Worker() : context_(1), guard_(asio::make_work_guard(context_)) {}
 
-void Worker::add(const std::shared_ptr<Session>& session) { sessions_[session->id()] = session; }
+void Worker::add(const std::shared_ptr<Session>& session) {
+  sessions_[session->id()] = session;
+}
 
-void Worker::remove(std::uint64_t session_id) { sessions_.erase(session_id); }
+void Worker::remove(std::uint64_t session_id) {
+  sessions_.erase(session_id);
+}
 
 void Worker::for_each_session(const std::function<void(Session&)>& fn) {
   // Copy first: fn may end a session, which removes it from the map.
@@ -21,7 +25,8 @@ void Worker::for_each_session(const std::function<void(Session&)>& fn) {
   for (auto& [id, weak] : sessions_) {
     if (auto s = weak.lock()) live.push_back(std::move(s));
   }
-  for (auto& s : live) fn(*s);
+  for (auto& s : live)
+    fn(*s);
 }
 
 void Worker::start() {
@@ -32,7 +37,9 @@ void Worker::stop_when_idle() {
   asio::post(context_, [this] { guard_.reset(); });
 }
 
-void Worker::stop_now() { context_.stop(); }
+void Worker::stop_now() {
+  context_.stop();
+}
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
@@ -46,7 +53,9 @@ WorkerPool::WorkerPool(std::size_t threads) {
   }
 }
 
-WorkerPool::~WorkerPool() { shutdown(std::chrono::milliseconds(500)); }
+WorkerPool::~WorkerPool() {
+  shutdown(std::chrono::milliseconds(500));
+}
 
 Worker& WorkerPool::next() {
   return *workers_[next_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
@@ -57,9 +66,8 @@ void WorkerPool::shutdown(std::chrono::milliseconds grace) {
   stopped_ = true;
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    asio::post(worker->context(), [worker] {
-      worker->for_each_session([](Session& s) { s.shutdown(); });
-    });
+    asio::post(worker->context(),
+               [worker] { worker->for_each_session([](Session& s) { s.shutdown(); }); });
     worker->stop_when_idle();
   }
   // Sessions end within a few event loop turns; a stuck one must not keep the process alive.

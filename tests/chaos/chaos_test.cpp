@@ -45,8 +45,7 @@ class Scenario {
     std::string upstream_port = (*m)[1];
 
     // The example as a user runs it, with its fixed ports swapped for free ones.
-    std::string yaml =
-        read_file(std::string(FAULTLINE_SOURCE_DIR) + "/examples/" + name + ".yaml");
+    std::string yaml = read_file(std::string(FAULTLINE_SOURCE_DIR) + "/examples/" + name + ".yaml");
     replace_all(yaml, "127.0.0.1:7001", "127.0.0.1:" + upstream_port);
     for (const char* listen : {"127.0.0.1:7000", "127.0.0.1:7002", "127.0.0.1:7003"}) {
       replace_all(yaml, listen, "127.0.0.1:0");
@@ -60,8 +59,8 @@ class Scenario {
     proxy_ = std::make_unique<Process>(std::vector<std::string>{
         binary_path("faultline"), "--config", path, "--log-level", "info", "--api", "127.0.0.1:0"});
     for (std::size_t i = 0; i < proxies; ++i) {
-      auto p = proxy_->wait_for_line(std::regex(R"(proxy (\S+) listening on 127\.0\.0\.1:(\d+))"),
-                                     5s);
+      auto p =
+          proxy_->wait_for_line(std::regex(R"(proxy (\S+) listening on 127\.0\.0\.1:(\d+))"), 5s);
       if (!p) throw std::runtime_error("faultline did not start: " + proxy_->output());
       ports_[(*p)[1]] = (*p)[2];
     }
@@ -93,7 +92,8 @@ ClientRun run_client(const std::string& address, std::vector<std::string> args, 
   run.output = client.output();
   std::istringstream lines(run.output);
   for (std::string line; std::getline(lines, line);) {
-    if (!line.empty() && line.front() == '{') run.report = nlohmann::json::parse(line, nullptr, false);
+    if (!line.empty() && line.front() == '{')
+      run.report = nlohmann::json::parse(line, nullptr, false);
   }
   return run;  // a client still running is killed by ~Process
 }
@@ -109,9 +109,8 @@ void expect_naive_caught(const ClientRun& run, const std::string& scenario) {
 
 TEST(Chaos, Reset10054) {
   Scenario s("10054");
-  auto robust = run_client(s.address(), {"--count", "10", "--size", "64", "--retries", "10",
-                                         "--backoff", "10"},
-                           20s);
+  auto robust = run_client(
+      s.address(), {"--count", "10", "--size", "64", "--retries", "10", "--backoff", "10"}, 20s);
   ASSERT_EQ(robust.exit, 0) << robust.output;
   EXPECT_EQ(robust.report["verified"], 10);
   EXPECT_GE(robust.report["resets"].get<int>(), 1) << robust.output;
@@ -136,21 +135,20 @@ TEST(Chaos, PartialRecv) {
 
 TEST(Chaos, Coalesce) {
   Scenario s("coalesce");
-  auto robust =
-      run_client(s.address(), {"--count", "20", "--size", "64", "--pipeline", "4"}, 20s);
+  auto robust = run_client(s.address(), {"--count", "20", "--size", "64", "--pipeline", "4"}, 20s);
   ASSERT_EQ(robust.exit, 0) << robust.output;
   EXPECT_GT(robust.report["coalesced_reads"].get<int>(), 0) << robust.output;
-  auto naive = run_client(s.address(),
-                          {"--count", "20", "--size", "64", "--pipeline", "4", "--naive"}, 5s);
+  auto naive =
+      run_client(s.address(), {"--count", "20", "--size", "64", "--pipeline", "4", "--naive"}, 5s);
   expect_naive_caught(naive, "coalesce");
 }
 
 TEST(Chaos, Timeouts) {
   Scenario s("timeouts");
-  auto robust = run_client(s.address(), {"--count", "10", "--size", "64", "--timeout", "300",
-                                         "--retries", "5",
-                                         "--backoff", "10"},
-                           20s);
+  auto robust = run_client(
+      s.address(),
+      {"--count", "10", "--size", "64", "--timeout", "300", "--retries", "5", "--backoff", "10"},
+      20s);
   ASSERT_EQ(robust.exit, 0) << robust.output;
   EXPECT_GE(robust.report["timeouts"].get<int>() + robust.report["eofs"].get<int>(), 2)
       << robust.output;
@@ -164,10 +162,12 @@ TEST(Chaos, BacklogStallResetRefuse) {
   Scenario s("backlog");
   // While the listeners misbehave (the first two seconds), a robust client retries with
   // backoff and gets through once they recover.
-  std::vector<std::string> args{"--count", "5",       "--timeout", "300",
-                                "--retries", "30",    "--backoff", "100"};
-  auto stall = std::async(std::launch::async, [&] { return run_client(s.address("stall"), args, 20s); });
-  auto reset = std::async(std::launch::async, [&] { return run_client(s.address("reset"), args, 20s); });
+  std::vector<std::string> args{"--count",   "5",  "--timeout", "300",
+                                "--retries", "30", "--backoff", "100"};
+  auto stall =
+      std::async(std::launch::async, [&] { return run_client(s.address("stall"), args, 20s); });
+  auto reset =
+      std::async(std::launch::async, [&] { return run_client(s.address("reset"), args, 20s); });
   auto refuse = run_client(s.address("refuse"), args, 20s);
   auto st = stall.get();
   auto rs = reset.get();
@@ -187,8 +187,8 @@ TEST(Chaos, BacklogStallResetRefuse) {
 
 TEST(Chaos, SlowNetwork) {
   Scenario s("slow-network");
-  auto robust = run_client(s.address(), {"--count", "20", "--size", "1000", "--timeout", "2000"},
-                           30s);
+  auto robust =
+      run_client(s.address(), {"--count", "20", "--size", "1000", "--timeout", "2000"}, 30s);
   ASSERT_EQ(robust.exit, 0) << robust.output;
   // 20 round trips through 50 ms ± 10 ms each way.
   EXPECT_GE(robust.report["elapsed_ms"].get<int>(), 20 * 80) << robust.output;
@@ -196,14 +196,14 @@ TEST(Chaos, SlowNetwork) {
 
 TEST(Chaos, SeededChaos) {
   Scenario s("chaos");
-  auto robust = run_client(s.address(), {"--count", "50", "--size", "16-2048", "--pipeline", "2",
-                                         "--timeout", "1000", "--retries", "20", "--backoff", "10"},
+  auto robust = run_client(s.address(),
+                           {"--count", "50", "--size", "16-2048", "--pipeline", "2", "--timeout",
+                            "1000", "--retries", "20", "--backoff", "10"},
                            60s);
   ASSERT_EQ(robust.exit, 0) << robust.output;
   auto& r = robust.report;
-  EXPECT_GT(r["partial_reads"].get<int>() + r["coalesced_reads"].get<int>() +
-                r["resets"].get<int>(),
-            0)
+  EXPECT_GT(
+      r["partial_reads"].get<int>() + r["coalesced_reads"].get<int>() + r["resets"].get<int>(), 0)
       << robust.output;
 }
 
@@ -217,8 +217,8 @@ TEST(Chaos, Demo) {
 
 TEST(Chaos, EveryExampleHasAChaosTest) {
   // A scenario added to examples/ without a test here fails this.
-  const std::set<std::string> covered{"10054",        "partial-recv", "coalesce", "timeouts",
-                                      "backlog",      "slow-network", "chaos",    "demo"};
+  const std::set<std::string> covered{"10054",   "partial-recv", "coalesce", "timeouts",
+                                      "backlog", "slow-network", "chaos",    "demo"};
   for (const auto& e :
        std::filesystem::directory_iterator(std::string(FAULTLINE_SOURCE_DIR) + "/examples")) {
     if (e.path().extension() != ".yaml") continue;

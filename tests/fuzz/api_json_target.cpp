@@ -62,7 +62,8 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
         config::ProxyConfig pc = api::proxy_from_json(j, registry());
         FUZZ_CHECK(api::valid_name(pc.name), pc.name);
         FUZZ_CHECK(pc.upstream.port != 0, body);
-        for (const auto& f : pc.faults) api::check_toxic(f, registry());
+        for (const auto& f : pc.faults)
+          api::check_toxic(f, registry());
         (void)api::has_toxics(j);
         break;
       }

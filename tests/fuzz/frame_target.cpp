@@ -77,7 +77,8 @@ void fuzz_frame(const std::uint8_t* data, std::size_t size) {
   for (std::size_t n : piece_sizes(cuts, stream.size())) {
     auto st = dec.feed(stream.subspan(off, n));
     off += n;
-    while (dec.frames_ready() > 0) got.push_back(dec.pop_frame());
+    while (dec.frames_ready() > 0)
+      got.push_back(dec.pop_frame());
     if (st == clients::DecodeStatus::oversize) {
       refused = true;
       FUZZ_CHECK(dec.failed(), "oversize without failed()");
@@ -95,12 +96,14 @@ void fuzz_frame(const std::uint8_t* data, std::size_t size) {
 
   // Re-encode what was decoded, decode it again after reset(): the same frames.
   Bytes encoded;
-  for (const auto& f : got) clients::append_frame(encoded, f);
+  for (const auto& f : got)
+    clients::append_frame(encoded, f);
   dec.reset();
   FUZZ_CHECK(!dec.failed() && !dec.mid_frame() && dec.frames_ready() == 0, "reset");
   FUZZ_CHECK(dec.feed(encoded) == clients::DecodeStatus::ok, "re-encoded frames refused");
   std::vector<Bytes> again;
-  while (dec.frames_ready() > 0) again.push_back(dec.pop_frame());
+  while (dec.frames_ready() > 0)
+    again.push_back(dec.pop_frame());
   FUZZ_CHECK(again == got, "re-encode round trip");
   FUZZ_CHECK(!dec.mid_frame(), "re-encoded stream ends mid-frame");
 

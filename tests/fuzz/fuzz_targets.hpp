@@ -23,9 +23,9 @@ class Finding : public std::logic_error {
 [[noreturn]] inline void finding(const std::string& what) {
   throw Finding("fuzz finding: " + what);
 }
-#define FUZZ_CHECK(cond, what)                                                        \
-  do {                                                                                \
-    if (!(cond)) ::faultline::fuzz::finding(std::string(#cond) + ": " + (what));      \
+#define FUZZ_CHECK(cond, what)                                                   \
+  do {                                                                           \
+    if (!(cond)) ::faultline::fuzz::finding(std::string(#cond) + ": " + (what)); \
   } while (0)
 
 // YAML config: load_config_string either returns a Config or throws config::ConfigError; a

@@ -46,7 +46,8 @@ void fuzz_units(const std::uint8_t* data, std::size_t size) {
       FUZZ_CHECK(std::isfinite(*r) && *r > 0 && *r <= std::ldexp(1.0, 40), shown);
       // There is no format_rate: write the value in B/s as a plain decimal and parse that.
       std::string f = fmt::format("{:.6f}", *r);
-      while (f.back() == '0') f.pop_back();
+      while (f.back() == '0')
+        f.pop_back();
       if (f.back() == '.') f.pop_back();
       f += "B/s";
       auto again = config::parse_rate(f);

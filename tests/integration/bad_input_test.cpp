@@ -110,10 +110,12 @@ TEST(BadInput, DeepNestingIsRefusedQuickly) {
   expect_refused("a: " + std::string(100000, '[') + std::string(100000, ']'),
                  "nesting at most 64 levels");
   std::string block;
-  for (int i = 0; i < 500; ++i) block += std::string(i, ' ') + "- \n";
+  for (int i = 0; i < 500; ++i)
+    block += std::string(i, ' ') + "- \n";
   expect_refused(block, "nesting at most 64 levels");
   std::string maps;
-  for (int i = 0; i < 500; ++i) maps += std::string(i * 2, ' ') + "k" + std::to_string(i) + ":\n";
+  for (int i = 0; i < 500; ++i)
+    maps += std::string(i * 2, ' ') + "k" + std::to_string(i) + ":\n";
   expect_refused(maps, "nesting at most 64 levels");
 }
 
@@ -124,7 +126,8 @@ TEST(BadInput, AliasBombDoesNotExpand) {
   for (int i = 1; i < 9; ++i) {
     std::string p = "*a" + std::to_string(i - 1);
     yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + p;
-    for (int k = 0; k < 9; ++k) yaml += ", " + p;
+    for (int k = 0; k < 9; ++k)
+      yaml += ", " + p;
     yaml += "]\n";
   }
   yaml += "proxies: *a8\n";
@@ -159,8 +162,8 @@ TEST(BadInput, ZeroAndNegativeRatesAndSizesAreRefused) {
 }
 
 TEST(BadInput, NanInfinityAndOutOfRangeToxicityAreRefused) {
-  for (const char* t : {".nan", "nan", "NaN", ".inf", "-.inf", "inf", "1.5", "-0.1", "1e400",
-                        "0x1", "\"\""}) {
+  for (const char* t :
+       {".nan", "nan", "NaN", ".inf", "-.inf", "inf", "1.5", "-0.1", "1e400", "0x1", "\"\""}) {
     SCOPED_TRACE(t);
     expect_refused(with_fault(std::string("type: latency, latency: 1ms, toxicity: ") + t),
                    "toxicity: expected a probability from 0 to 1");
@@ -179,12 +182,12 @@ TEST(BadInput, UnknownAndDuplicateFieldsAreRefused) {
 }
 
 TEST(BadInput, BadEndpointsAreRefused) {
-  for (const char* ep : {"127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1", "[::1:80", ":", "x:y",
-                         "127.0.0.1:0"}) {
+  for (const char* ep :
+       {"127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1", "[::1:80", ":", "x:y", "127.0.0.1:0"}) {
     SCOPED_TRACE(ep);
-    expect_refused(std::string("proxies: [{name: p, listen: 127.0.0.1:0, upstream: \"") + ep +
-                       "\"}]",
-                   "upstream");
+    expect_refused(
+        std::string("proxies: [{name: p, listen: 127.0.0.1:0, upstream: \"") + ep + "\"}]",
+        "upstream");
   }
 }
 
@@ -275,8 +278,9 @@ TEST(BadInput, ClientThatSendsAndNeverReadsIsHeldByBackpressure) {
 // fault's buffer_chunks), but by chunk count, not bytes.
 TEST(BadInput, ClientThatNeverReadsThroughALatencyToxicStaysBounded) {
   EchoServer echo;
-  RunningProxy proxy(one_proxy_yaml("", "      - {type: latency, stream: downstream, latency: 50ms}\n"),
-                     echo.port());
+  RunningProxy proxy(
+      one_proxy_yaml("", "      - {type: latency, stream: downstream, latency: 50ms}\n"),
+      echo.port());
   Fd c = connect_tcp(proxy.port());
   ASSERT_TRUE(c);
   FloodResult r = flood_without_reading(c.get(), kFloodBytes, 3000ms, 90s);
@@ -340,9 +344,7 @@ TEST(BadInput, FaultChangeWhileASessionStartsDoesNotLeakTheSession) {
 
 class Api {
  public:
-  Api() : proxy_(one_proxy_yaml(), echo_.port()), api_(proxy_.server(), options()) {
-    api_.start();
-  }
+  Api() : proxy_(one_proxy_yaml(), echo_.port()), api_(proxy_.server(), options()) { api_.start(); }
   std::uint16_t port() const { return api_.port(); }
   RunningProxy& proxy() { return proxy_; }
 
@@ -414,7 +416,8 @@ void expect_error_body(const Api::Reply& r, int status) {
 TEST(BadInputApi, BodiesThatAreNotJsonOrAreTruncatedAre400) {
   Api api;
   expect_error_body(api.request("POST", "/proxies", "this is not json"), 400);
-  expect_error_body(api.request("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1")"), 400);
+  expect_error_body(api.request("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1")"),
+                    400);
   expect_error_body(api.request("POST", "/proxies/p/toxics", R"({"type":"latency","attri)"), 400);
   expect_error_body(api.request("POST", "/proxies", std::string("\x00\xff\xfe", 3)), 400);
   expect_error_body(api.request("POST", "/proxies/p/toxics", ""), 400);
@@ -442,8 +445,8 @@ TEST(BadInputApi, WrongTypesAre400) {
   expect_error_body(api.request("POST", "/proxies/p/toxics", R"({"type":7})"), 400);
   expect_error_body(api.request("PATCH", "/proxies/p", R"({"enabled":"yes"})"), 400);
   // Regression (fuzz finding): a number beyond double is a bad body (400), not a 500.
-  expect_error_body(api.request("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1","n":1e400})"),
-                    400);
+  expect_error_body(
+      api.request("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1","n":1e400})"), 400);
   expect_error_body(api.request("POST", "/proxies/p/toxics",
                                 R"({"type":"latency","attributes":{"latency":1e400}})"),
                     400);
@@ -475,9 +478,10 @@ TEST(BadInputApi, PathsWithDotDotReachNothing) {
 TEST(BadInputApi, PostWithoutContentLengthIsAnsweredNotHung) {
   Api api;
   auto t = steady_clock::now();
-  auto r = api.raw("POST /proxies HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                   "Content-Type: application/json\r\n\r\n{\"name\":\"q\",\"upstream\":\"127.0.0.1:1\"}",
-                   8000ms);
+  auto r = api.raw(
+      "POST /proxies HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+      "Content-Type: application/json\r\n\r\n{\"name\":\"q\",\"upstream\":\"127.0.0.1:1\"}",
+      8000ms);
   double ms = std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
   EXPECT_TRUE(r.answered) << "no answer in " << ms << " ms";
   EXPECT_GE(r.status, 400) << "a body without Content-Length was taken: " << r.body;
@@ -496,8 +500,8 @@ TEST(BadInputApi, SlowlorisOnTheApiDoesNotStallTheDataPlane) {
   for (int i = 0; i < 16; ++i) {
     slow.emplace_back([&, i] {
       Fd c = connect_tcp(api.port());
-      std::string req = "POST /proxies HTTP/1.1\r\nHost: x\r\nX-Slow-" + std::to_string(i) +
-                        ": " + std::string(200, 'a');
+      std::string req = "POST /proxies HTTP/1.1\r\nHost: x\r\nX-Slow-" + std::to_string(i) + ": " +
+                        std::string(200, 'a');
       for (std::size_t k = 0; k < req.size() && !stop; ++k) {
         if (::send(c.get(), &req[k], 1, MSG_NOSIGNAL) != 1) return;
         std::this_thread::sleep_for(100ms);
@@ -511,24 +515,28 @@ TEST(BadInputApi, SlowlorisOnTheApiDoesNotStallTheDataPlane) {
     std::string msg = "data-plane-" + std::to_string(i);
     ASSERT_TRUE(send_all(data.get(), msg));
     ASSERT_EQ(read_n(data.get(), msg.size(), 2s).data, msg);
-    worst = std::max(worst, std::chrono::duration<double, std::milli>(steady_clock::now() - t).count());
+    worst =
+        std::max(worst, std::chrono::duration<double, std::milli>(steady_clock::now() - t).count());
     std::this_thread::sleep_for(25ms);
   }
   // The API itself: with every HTTP thread held by a slow client, does it still answer?
   auto t = steady_clock::now();
   auto v = api.raw("GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000ms);
   double api_ms = std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
-  std::printf("[ figures  ] slowloris x16: data-plane worst echo %.1f ms; GET /version %s in %.0f ms\n",
-              worst, v.answered ? "answered" : "NOT answered", api_ms);
+  std::printf(
+      "[ figures  ] slowloris x16: data-plane worst echo %.1f ms; GET /version %s in %.0f ms\n",
+      worst, v.answered ? "answered" : "NOT answered", api_ms);
   stop = true;
-  for (auto& th : slow) th.join();
+  for (auto& th : slow)
+    th.join();
   EXPECT_LT(worst, 200) << "the relay stalled while the API was under slowloris";
   // Once the slow clients are gone the API answers again (their threads come back within
   // the server's 5 s read timeout).
   auto until = steady_clock::now() + 8s;
   int status = 0;
   while (status != 200 && steady_clock::now() < until) {
-    status = api.raw("GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms).status;
+    status =
+        api.raw("GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms).status;
   }
   EXPECT_EQ(status, 200) << "the API did not recover after the slow clients left";
 }

@@ -66,8 +66,12 @@ TEST(Binary, ConnectionLogsCarryTheConnectionId) {
 TEST(Binary, JsonLogLinesStayValidWithQuotesInThem) {
   EchoServer echo;
   std::string path = write_temp_file("json \"quoted\".yaml", config_for(echo.port()));
-  Process p({binary_path("faultline"), "--config", path, "--log-format", "json", "--api", "127.0.0.1:0"});
-  auto m = p.wait_for_line(std::regex(R"(^\{"ts":"[^"]+","level":"info","logger":"proxy","msg":".*json \\"quoted\\"\.yaml.*"\}$)"), 5s);
+  Process p(
+      {binary_path("faultline"), "--config", path, "--log-format", "json", "--api", "127.0.0.1:0"});
+  auto m = p.wait_for_line(
+      std::regex(
+          R"(^\{"ts":"[^"]+","level":"info","logger":"proxy","msg":".*json \\"quoted\\"\.yaml.*"\}$)"),
+      5s);
   EXPECT_TRUE(m) << p.output();
 }
 
@@ -106,8 +110,9 @@ TEST(Binary, CheckAcceptsAGoodFileAndRefusesABadOneWithItsPlace) {
 TEST(Binary, BadConfigIsRefusedBeforeAnythingListens) {
   std::uint16_t port = unused_port();
   std::string bad = write_temp_file(
-      "bad2.yaml", "proxies:\n  - name: echo\n    listen: 127.0.0.1:" + std::to_string(port) +
-                       "\n    upstream: 127.0.0.1:7001\n    faults:\n      - type: no_such_fault\n");
+      "bad2.yaml",
+      "proxies:\n  - name: echo\n    listen: 127.0.0.1:" + std::to_string(port) +
+          "\n    upstream: 127.0.0.1:7001\n    faults:\n      - type: no_such_fault\n");
   Process p({binary_path("faultline"), "--config", bad, "--api", "127.0.0.1:0"});
   ASSERT_EQ(p.wait(5s), 1) << p.output();
   EXPECT_NE(p.output().find(bad + ":6:9: proxies[0].faults[0].type: expected"), std::string::npos)

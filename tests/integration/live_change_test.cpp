@@ -54,7 +54,9 @@ TEST(LiveChange, NoByteLostOrReorderedWhileFaultsComeAndGoUnderTraffic) {
   auto sender = std::async(std::launch::async, [&] {
     // Send in slices so changes land between chunks, mid-stream.
     for (std::size_t off = 0; off < payload.size(); off += 64 * 1024) {
-      if (!send_all(c.get(), payload.data() + off, std::min<std::size_t>(64 * 1024, payload.size() - off))) return false;
+      if (!send_all(c.get(), payload.data() + off,
+                    std::min<std::size_t>(64 * 1024, payload.size() - off)))
+        return false;
     }
     shutdown_write(c.get());
     return true;
@@ -79,7 +81,8 @@ TEST(LiveChange, NoByteLostOrReorderedWhileFaultsComeAndGoUnderTraffic) {
   auto changer = std::async(std::launch::async, [&] {
     for (int i = 0; i < 10; ++i) {
       auto deadline = std::chrono::steady_clock::now() + 20s;
-      while (received < (i + 1) * payload.size() / 12 && std::chrono::steady_clock::now() < deadline) {
+      while (received < (i + 1) * payload.size() / 12 &&
+             std::chrono::steady_clock::now() < deadline) {
         std::this_thread::yield();
       }
       proxy.set_faults(i % 2 == 0 ? "- {type: latency, stream: both, latency: 5ms, jitter: 2ms}\n"
@@ -98,8 +101,9 @@ TEST(LiveChange, NoByteLostOrReorderedWhileFaultsComeAndGoUnderTraffic) {
 
 TEST(LiveChange, NewConnectionsSeeTheNewSetAndUnchangedFaultsKeepTheirState) {
   EchoServer echo;
-  RunningProxy proxy(one_proxy_yaml("", "      - {type: limit_data, stream: downstream, bytes: 10}\n"),
-                     echo.port());
+  RunningProxy proxy(
+      one_proxy_yaml("", "      - {type: limit_data, stream: downstream, bytes: 10}\n"),
+      echo.port());
   Fd c = connect_tcp(proxy.port());
   EXPECT_EQ(echo_time(c.get(), "123456").count() < 1000, true);  // 6 of 10 bytes used
   // Adding an unrelated fault keeps limit_data's count: 4 more bytes pass, then FIN.

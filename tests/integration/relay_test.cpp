@@ -141,7 +141,8 @@ TEST(Relay, SlowUpstreamDialTimesOutAtConnectTimeout) {
   std::uint16_t port = 0;
   Fd full = listen_tcp(&port, 0);
   std::vector<Fd> fillers;
-  for (int i = 0; i < 4; ++i) fillers.push_back(connect_tcp(port, 100ms));
+  for (int i = 0; i < 4; ++i)
+    fillers.push_back(connect_tcp(port, 100ms));
   RunningProxy proxy(one_proxy_yaml("    connect_timeout: 300ms\n"), port);
   auto start = std::chrono::steady_clock::now();
   Fd c = connect_tcp(proxy.port());
@@ -178,12 +179,10 @@ TEST(Relay, ThousandConcurrentConnectionsEachEchoFourKiB) {
       ++ok;
     } else if (first_failure.empty()) {
       first_failure = "connection " + std::to_string(i) + ": " + std::to_string(r.data.size()) +
-                      " bytes, eof " + std::to_string(r.eof) + ", errno " +
-                      std::to_string(r.error);
+                      " bytes, eof " + std::to_string(r.eof) + ", errno " + std::to_string(r.error);
     }
   }
-  EXPECT_EQ(ok, kConnections) << first_failure << " (and " << (kConnections - ok - 1)
-                              << " more)";
+  EXPECT_EQ(ok, kConnections) << first_failure << " (and " << (kConnections - ok - 1) << " more)";
   EXPECT_EQ(proxy.server().proxy("p")->stats.accepted.load(), kConnections);
 }
 

@@ -55,7 +55,9 @@ long num(const std::string& k, long def) {
   auto s = arg(k);
   return s.empty() ? def : std::strtol(s.c_str(), nullptr, 10);
 }
-bool flag(const std::string& k) { return g_args.count(k) > 0; }
+bool flag(const std::string& k) {
+  return g_args.count(k) > 0;
+}
 
 struct Fd {
   int fd = -1;
@@ -192,15 +194,17 @@ void linger_reset(int fd) {
 
 std::vector<std::uint8_t> payload(std::mt19937_64& rng, std::size_t n) {
   std::vector<std::uint8_t> v(n);
-  for (auto& b : v) b = static_cast<std::uint8_t>(rng());
+  for (auto& b : v)
+    b = static_cast<std::uint8_t>(rng());
   return v;
 }
 
 // A length-prefixed frame, as echo-server --rst-after counts them.
 std::vector<std::uint8_t> frame(std::mt19937_64& rng, std::size_t n) {
   auto body = payload(rng, n);
-  std::vector<std::uint8_t> f{static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-                              static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+  std::vector<std::uint8_t> f{static_cast<std::uint8_t>(n >> 24),
+                              static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+                              static_cast<std::uint8_t>(n)};
   f.insert(f.end(), body.begin(), body.end());
   return f;
 }
@@ -278,7 +282,9 @@ void one_connection(Kind kind, std::uint16_t port, int src, std::mt19937_64& rng
       t.done[kind].fetch_add(1);
     } else {
       t.fail(std::string("upstream_rst: expected ECONNRESET after the echo, got ") +
-             (e == 0 ? "EOF" : e == 2 ? "more bytes" : err_text("recv")));
+             (e == 0   ? "EOF"
+              : e == 2 ? "more bytes"
+                       : err_text("recv")));
     }
     return;
   }
@@ -345,7 +351,8 @@ int churn() {
       }
     });
   }
-  for (auto& th : pool) th.join();
+  for (auto& th : pool)
+    th.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::uint64_t total = 0;
   std::printf("churn:");
@@ -353,15 +360,17 @@ int churn() {
     std::printf(" %s=%llu", kKindNames[k], static_cast<unsigned long long>(t.done[k].load()));
     total += t.done[k].load();
   }
-  std::printf(" ok=%llu failures=%llu connect_failures=%llu rst_before_echo=%llu "
-              "bytes_verified=%llu seconds=%.1f\n",
-              static_cast<unsigned long long>(total),
-              static_cast<unsigned long long>(t.failures.load()),
-              static_cast<unsigned long long>(t.connect_failures.load()),
-              static_cast<unsigned long long>(t.rst_before_echo.load()),
-              static_cast<unsigned long long>(t.bytes_verified.load()), secs);
-  for (const auto& e : t.first_errors) std::printf("  error: %s\n", e.c_str());
-  if (next.load() < n) std::printf("  stopped at the %lds time bound\n", static_cast<long>(seconds.count()));
+  std::printf(
+      " ok=%llu failures=%llu connect_failures=%llu rst_before_echo=%llu "
+      "bytes_verified=%llu seconds=%.1f\n",
+      static_cast<unsigned long long>(total), static_cast<unsigned long long>(t.failures.load()),
+      static_cast<unsigned long long>(t.connect_failures.load()),
+      static_cast<unsigned long long>(t.rst_before_echo.load()),
+      static_cast<unsigned long long>(t.bytes_verified.load()), secs);
+  for (const auto& e : t.first_errors)
+    std::printf("  error: %s\n", e.c_str());
+  if (next.load() < n)
+    std::printf("  stopped at the %lds time bound\n", static_cast<long>(seconds.count()));
   if (tolerate) return total > 0 ? 0 : 1;
   return t.failures.load() == 0 && static_cast<long>(total) == n ? 0 : 1;
 }
@@ -442,11 +451,13 @@ int flood() {
   }
   double recovery = std::chrono::duration<double>(Clock::now() - t0).count();
   long kept_ok = 0;
-  for (auto& c : kept) kept_ok += ping(c.fd, rng) ? 1 : 0;
-  std::printf("flood: pings=%ld ping_failures=%ld flood_echoed=%ld flood_ended=%ld "
-              "flood_silent=%ld recovered=%s recovery_s=%.2f kept_ok_after=%ld/%ld\n",
-              pings, ping_failures, echoed, ended, silent, recovered ? "yes" : "no", recovery,
-              kept_ok, keep);
+  for (auto& c : kept)
+    kept_ok += ping(c.fd, rng) ? 1 : 0;
+  std::printf(
+      "flood: pings=%ld ping_failures=%ld flood_echoed=%ld flood_ended=%ld "
+      "flood_silent=%ld recovered=%s recovery_s=%.2f kept_ok_after=%ld/%ld\n",
+      pings, ping_failures, echoed, ended, silent, recovered ? "yes" : "no", recovery, kept_ok,
+      keep);
   return ping_failures == 0 && recovered && kept_ok == keep ? 0 : 1;
 }
 

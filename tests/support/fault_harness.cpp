@@ -19,7 +19,8 @@ namespace {
 std::string indent_items(const std::string& yaml) {
   std::istringstream in(yaml);
   std::string line, out;
-  while (std::getline(in, line)) out += "      " + line + "\n";
+  while (std::getline(in, line))
+    out += "      " + line + "\n";
   return out;
 }
 
@@ -97,10 +98,11 @@ class FaultHarness::RecordingSink final : public faults::Sink {
   explicit RecordingSink(FaultHarness& h) : h_(h) {}
   asio::awaitable<void> write(faults::Chunk chunk) override {
     if (h_.aborted_) co_return;
-    if (h_.write_time_.count() > 0) co_await h_.clock_.sleep_until(h_.clock_.now() + h_.write_time_);
-    h_.events_.push_back({SinkEvent::Kind::data, h_.now(),
-                          std::string(reinterpret_cast<const char*>(chunk.bytes.data()),
-                                      chunk.bytes.size())});
+    if (h_.write_time_.count() > 0)
+      co_await h_.clock_.sleep_until(h_.clock_.now() + h_.write_time_);
+    h_.events_.push_back(
+        {SinkEvent::Kind::data, h_.now(),
+         std::string(reinterpret_cast<const char*>(chunk.bytes.data()), chunk.bytes.size())});
   }
   asio::awaitable<void> finish() override {
     if (!h_.aborted_) h_.events_.push_back({SinkEvent::Kind::finish, h_.now(), {}});
@@ -118,9 +120,9 @@ class FaultHarness::RecordingSink final : public faults::Sink {
 
 FaultHarness::FaultHarness(const std::string& faults_yaml, std::uint64_t seed,
                            std::uint64_t connection_index, proxy::Direction direction) {
-  proxy::setup_logging(std::getenv("FAULTLINE_TEST_LOG") ? std::getenv("FAULTLINE_TEST_LOG")
-                                                         : "warn",
-                       config::LogFormat::text);
+  proxy::setup_logging(
+      std::getenv("FAULTLINE_TEST_LOG") ? std::getenv("FAULTLINE_TEST_LOG") : "warn",
+      config::LogFormat::text);
   config::Config cfg = config_with(faults_yaml);
   faults_ = proxy::compile_faults(cfg.proxies[0].faults, registry());
   proxy_ = std::make_shared<proxy::ProxyState>(cfg.proxies[0], seed, faults_);
@@ -139,14 +141,17 @@ void FaultHarness::send_at(Clock::duration at, std::string bytes) {
   inputs_.emplace_back(at, std::move(bytes));
 }
 
-void FaultHarness::eof_at(Clock::duration at) { eof_at_ = at; }
+void FaultHarness::eof_at(Clock::duration at) {
+  eof_at_ = at;
+}
 
 asio::awaitable<void> FaultHarness::feed() {
   co_await pipeline_->before_dial();
   std::size_t next_change = 0;
   std::vector<std::shared_ptr<const proxy::FaultSet>> sets;  // alive while the pipeline is
   auto apply_changes = [&]() -> asio::awaitable<void> {
-    while (next_change < changes_.size() && clock_.start() + changes_[next_change].first <= clock_.now()) {
+    while (next_change < changes_.size() &&
+           clock_.start() + changes_[next_change].first <= clock_.now()) {
       config::Config cfg = config_with(changes_[next_change].second);
       sets.push_back(proxy::compile_faults(cfg.proxies[0].faults, registry()));
       co_await pipeline_->rebuild(*sets.back(), *this);
@@ -170,8 +175,7 @@ asio::awaitable<void> FaultHarness::feed() {
   }
 }
 
-asio::cancellation_signal& FaultHarness::spawn(std::function<asio::awaitable<void>()> make,
-                                               Kind) {
+asio::cancellation_signal& FaultHarness::spawn(std::function<asio::awaitable<void>()> make, Kind) {
   asio::cancellation_signal& signal = signals_.emplace_back();
   asio::co_spawn(context_.get_executor(), make(),
                  asio::bind_cancellation_slot(signal.slot(), asio::detached));
@@ -200,9 +204,13 @@ std::vector<std::size_t> FaultHarness::piece_sizes() const {
   return sizes;
 }
 
-std::map<std::string, std::uint64_t> FaultHarness::fired() const { return proxy_->stats.fired(); }
+std::map<std::string, std::uint64_t> FaultHarness::fired() const {
+  return proxy_->stats.fired();
+}
 
-bool FaultHarness::aborted() const { return aborted_; }
+bool FaultHarness::aborted() const {
+  return aborted_;
+}
 
 faults::CompiledFault compile_fault(const std::string& faults_yaml) {
   config::Config cfg = config_with(faults_yaml);

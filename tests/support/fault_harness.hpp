@@ -43,7 +43,7 @@ class VirtualClock final : public proxy::TimeSource {
  private:
   struct Sleeper;
   asio::io_context& context_;
-    const Clock::time_point start_ = Clock::time_point{} + std::chrono::hours(1);
+  const Clock::time_point start_ = Clock::time_point{} + std::chrono::hours(1);
   Clock::time_point now_ = start_;
   std::multimap<Clock::time_point, Sleeper*> sleepers_;
 };
@@ -73,8 +73,8 @@ class FaultHarness : private proxy::TaskSpawner {
   void run(Clock::duration limit = std::chrono::hours(24));
 
   const std::vector<SinkEvent>& events() const { return events_; }
-  std::string delivered() const;                      // all data bytes, in order
-  std::vector<std::size_t> piece_sizes() const;       // size of each data event
+  std::string delivered() const;                 // all data bytes, in order
+  std::vector<std::size_t> piece_sizes() const;  // size of each data event
   std::vector<Clock::duration> write_accepted() const { return accepted_; }  // per send_at
   std::map<std::string, std::uint64_t> fired() const;  // fault type -> times fired
   bool stage_present() const { return !pipeline_->empty(); }
@@ -84,8 +84,7 @@ class FaultHarness : private proxy::TaskSpawner {
  private:
   class RecordingSink;
   asio::awaitable<void> feed();
-  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                   Kind kind) override;
+  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make, Kind kind) override;
 
   asio::io_context context_;
   VirtualClock clock_{context_};

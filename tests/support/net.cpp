@@ -31,7 +31,9 @@ Fd& Fd::operator=(Fd&& o) noexcept {
   return *this;
 }
 
-Fd::~Fd() { reset(); }
+Fd::~Fd() {
+  reset();
+}
 
 int Fd::release() {
   int fd = fd_;
@@ -119,7 +121,9 @@ bool send_all(int fd, const void* data, std::size_t size) {
   return true;
 }
 
-bool send_all(int fd, const std::string& s) { return send_all(fd, s.data(), s.size()); }
+bool send_all(int fd, const std::string& s) {
+  return send_all(fd, s.data(), s.size());
+}
 
 long recv_some(int fd, void* buf, std::size_t size, Ms timeout, int* err) {
   if (!wait_for(fd, POLLIN, timeout)) {
@@ -161,7 +165,9 @@ ReadResult read_until(int fd, std::size_t want, Ms timeout) {
 
 }  // namespace
 
-ReadResult read_n(int fd, std::size_t want, Ms timeout) { return read_until(fd, want, timeout); }
+ReadResult read_n(int fd, std::size_t want, Ms timeout) {
+  return read_until(fd, want, timeout);
+}
 
 ReadResult read_to_eof(int fd, Ms timeout) {
   return read_until(fd, static_cast<std::size_t>(-1), timeout);
@@ -172,7 +178,9 @@ void set_linger_reset(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
-void shutdown_write(int fd) { ::shutdown(fd, SHUT_WR); }
+void shutdown_write(int fd) {
+  ::shutdown(fd, SHUT_WR);
+}
 
 std::string random_bytes(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -210,7 +218,8 @@ ScriptedServer::~ScriptedServer() {
   }
   ::shutdown(listener_.get(), SHUT_RDWR);  // wakes accept()
   acceptor_.join();
-  for (auto& t : handlers_) t.join();
+  for (auto& t : handlers_)
+    t.join();
 }
 
 struct EchoServer::Impl {
@@ -260,7 +269,9 @@ EchoServer::~EchoServer() {
   impl_->thread.join();
 }
 
-std::uint16_t EchoServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t EchoServer::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 std::uint64_t raise_fd_limit(std::uint64_t want) {
   rlimit rl{};

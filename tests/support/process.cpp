@@ -21,7 +21,8 @@ Process::Process(std::vector<std::string> argv) {
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
+    for (auto& a : argv)
+      args.push_back(a.data());
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -96,8 +97,8 @@ std::string binary_path(const std::string& name) {
 
 std::string write_temp_file(const std::string& name, const std::string& content) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string dir = std::string(tmp ? tmp : "/tmp") + "/faultline-test-" +
-                    std::to_string(::getpid());
+  std::string dir =
+      std::string(tmp ? tmp : "/tmp") + "/faultline-test-" + std::to_string(::getpid());
   ::mkdir(dir.c_str(), 0700);
   std::string path = dir + "/" + name;
   std::ofstream(path) << content;

@@ -11,8 +11,7 @@
 
 namespace faultline::test {
 
-RunningProxy::RunningProxy(const std::string& yaml, std::uint16_t upstream_port,
-                           unsigned threads) {
+RunningProxy::RunningProxy(const std::string& yaml, std::uint16_t upstream_port, unsigned threads) {
   std::string text = yaml;
   for (auto pos = text.find("{upstream}"); pos != std::string::npos;
        pos = text.find("{upstream}")) {
@@ -56,10 +55,12 @@ std::uint16_t RunningProxy::port(const std::string& proxy) const {
 void RunningProxy::set_faults(const std::string& faults_yaml, const std::string& proxy) {
   std::string indented;
   std::istringstream lines(faults_yaml);
-  for (std::string l; std::getline(lines, l);) indented += "      " + l + "\n";
+  for (std::string l; std::getline(lines, l);)
+    indented += "      " + l + "\n";
   config::Config cfg = config::load_config_string(
       "proxies:\n  - name: x\n    listen: 127.0.0.1:0\n    upstream: 127.0.0.1:1\n"
-      "    faults:\n" + indented,
+      "    faults:\n" +
+          indented,
       "live.yaml");
   std::promise<void> done;
   asio::post(control_, [&] {

@@ -21,9 +21,9 @@ TEST(FuzzFindings, HarnessAcceptsOrdinaryInputs) {
   EXPECT_NO_THROW(run(fuzz_config,
                       "proxies: [{name: p, listen: 127.0.0.1:0, upstream: 127.0.0.1:1,\n"
                       "  faults: [{type: latency, latency: 10ms}]}]\n"));
-  EXPECT_NO_THROW(run(fuzz_api_json,
-                      std::string(1, '\x02') +
-                          R"({"type":"latency","attributes":{"latency":100,"jitter":5}})"));
+  EXPECT_NO_THROW(run(
+      fuzz_api_json,
+      std::string(1, '\x02') + R"({"type":"latency","attributes":{"latency":100,"jitter":5}})"));
 }
 
 // fuzz_units, regressions/units/int128-overflow-in-fraction (UBSan: signed integer overflow at
@@ -43,8 +43,8 @@ TEST(FuzzFindings, HugeDurationWithEighteenDecimalsIsRefusedNotWrapped) {
 // beyond double. parse_body lets it escape, and the API answers 500 "internal error" instead
 // of the documented 400 "bad request body".
 TEST(FuzzFindings, NumberBeyondDoubleIsABadBodyNotAnInternalError) {
-  for (const char* body : {R"({"a":1e400})", R"({"attributes":{"latency":1e30300}})",
-                           R"([-1e99999])"}) {
+  for (const char* body :
+       {R"({"a":1e400})", R"({"attributes":{"latency":1e30300}})", R"([-1e99999])"}) {
     SCOPED_TRACE(body);
     try {
       proxy::api::parse_body(body);

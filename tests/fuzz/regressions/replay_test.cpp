@@ -43,10 +43,18 @@ std::size_t replay(const std::string& target, const Target& fn) {
   return n;
 }
 
-TEST(FuzzReplay, Config) { EXPECT_GT(replay("config", fuzz_config), 5u); }
-TEST(FuzzReplay, Units) { EXPECT_GT(replay("units", fuzz_units), 5u); }
-TEST(FuzzReplay, Frame) { EXPECT_GT(replay("frame", fuzz_frame), 3u); }
-TEST(FuzzReplay, ApiJson) { EXPECT_GT(replay("api_json", fuzz_api_json), 5u); }
+TEST(FuzzReplay, Config) {
+  EXPECT_GT(replay("config", fuzz_config), 5u);
+}
+TEST(FuzzReplay, Units) {
+  EXPECT_GT(replay("units", fuzz_units), 5u);
+}
+TEST(FuzzReplay, Frame) {
+  EXPECT_GT(replay("frame", fuzz_frame), 3u);
+}
+TEST(FuzzReplay, ApiJson) {
+  EXPECT_GT(replay("api_json", fuzz_api_json), 5u);
+}
 
 }  // namespace
 }  // namespace faultline::fuzz

@@ -112,7 +112,8 @@ TEST(Backlog, RefuseAfterMaxConnectionsAndRecoverWhenOneCloses) {
   a.reset();
   Fd again;
   deadline = std::chrono::steady_clock::now() + 2s;
-  while (!again && std::chrono::steady_clock::now() < deadline) again = connect_tcp(port, 500ms);
+  while (!again && std::chrono::steady_clock::now() < deadline)
+    again = connect_tcp(port, 500ms);
   ASSERT_TRUE(again);
   EXPECT_TRUE(echoes(again.get()));
 }

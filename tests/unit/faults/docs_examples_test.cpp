@@ -55,7 +55,8 @@ TEST(DocsExamples, EveryFaultExampleInDocsFaultsMdLoads) {
   for (const auto& b : blocks) {
     std::string indented;
     std::istringstream lines(b.text);
-    for (std::string l; std::getline(lines, l);) indented += "      " + l + "\n";
+    for (std::string l; std::getline(lines, l);)
+      indented += "      " + l + "\n";
     try {
       config::Config cfg = config::load_config_string(
           "proxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: 127.0.0.1:1\n"
@@ -70,8 +71,7 @@ TEST(DocsExamples, EveryFaultExampleInDocsFaultsMdLoads) {
 }
 
 TEST(DocsExamples, EveryDocumentedFaultTypeHasASectionWithAnExample) {
-  std::string docs =
-      read_file(std::filesystem::path(FAULTLINE_SOURCE_DIR) / "docs" / "faults.md");
+  std::string docs = read_file(std::filesystem::path(FAULTLINE_SOURCE_DIR) / "docs" / "faults.md");
   faults::FaultRegistry registry;
   faults::register_builtin_faults(registry);
   for (const auto& type : registry.type_names()) {
