@@ -21,6 +21,7 @@
 #include "proxy/ctl.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/server.hpp"
+#include "proxy/splice_relay.hpp"
 
 namespace {
 
@@ -34,6 +35,8 @@ struct Options {
   std::string log_format;
   std::string api;  // HOST:PORT or "off"; overrides the file's `api`
   unsigned threads = 0;
+  std::string busy_poll;  // a duration; empty: the default
+  bool no_splice = false;
 };
 
 int check(const std::string& path, const faults::FaultRegistry& registry) {
@@ -109,17 +112,25 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
 
   asio::io_context control(1);
   unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
-  proxy::Server server(control, registry, threads);
+  proxy::WorkerOptions workers;
+  if (!opt.busy_poll.empty()) {
+    workers.busy_poll = std::chrono::duration_cast<std::chrono::microseconds>(
+        *config::parse_duration(opt.busy_poll));
+  }
+  workers.splice = !opt.no_splice;
+  proxy::Server server(control, registry, threads, workers);
   try {
     server.start(cfg);
   } catch (const proxy::StartError& e) {
     proxy::log_proxy().error("{}", e.what());
     return 1;
   }
-  proxy::log_proxy().info("faultline {} running {} prox{} from {} on {} worker thread{}",
-                          FAULTLINE_VERSION, cfg.proxies.size(),
-                          cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path, threads,
-                          threads == 1 ? "" : "s");
+  proxy::log_proxy().info(
+      "faultline {} running {} prox{} from {} on {} worker thread{} (busy-poll {}, splice {})",
+      FAULTLINE_VERSION, cfg.proxies.size(), cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path,
+      threads, threads == 1 ? "" : "s",
+      workers.busy_poll.count() > 0 ? config::format_duration(workers.busy_poll) : "off",
+      workers.splice && proxy::splice_available() ? "on" : "off");
 
   // The control API: the file's `api`, overridden by --api.
   std::unique_ptr<proxy::ApiServer> api;
@@ -198,6 +209,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--threads", opt.threads, "worker threads (default: one per core)")
       ->check(CLI::Range(1, 256));
+  app.add_option("--busy-poll", opt.busy_poll,
+                 "after traffic, keep polling this long before sleeping (lower latency, CPU "
+                 "while busy); 0 turns it off (default: 50us)")
+      ->check([](const std::string& v) -> std::string {
+        auto d = config::parse_duration(v);
+        if (d && *d <= std::chrono::seconds(1)) return "";
+        return "expected a duration up to 1s, e.g. 50us, 0; got \"" + v + "\"";
+      });
+  app.add_flag("--no-splice", opt.no_splice,
+               "relay through user-space buffers even when a connection has no fault on");
   app.add_option("--api", opt.api,
                  "the control API's HOST:PORT, or off (default: the file's api, 127.0.0.1:8474)")
       ->check([](const std::string& v) -> std::string {

@@ -24,8 +24,8 @@ void validate(const config::Config& config, const faults::FaultRegistry& registr
 }
 
 Server::Server(asio::io_context& control, const faults::FaultRegistry& registry,
-               std::size_t threads)
-    : control_(control), registry_(registry), workers_(threads) {}
+               std::size_t threads, WorkerOptions options)
+    : control_(control), registry_(registry), workers_(threads, options) {}
 
 Server::~Server() {
   stop();

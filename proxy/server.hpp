@@ -68,7 +68,8 @@ struct ProxyPatch {
 
 class Server {
  public:
-  Server(asio::io_context& control, const faults::FaultRegistry& registry, std::size_t threads);
+  Server(asio::io_context& control, const faults::FaultRegistry& registry, std::size_t threads,
+         WorkerOptions options = {});
   ~Server();
 
   // Opens every enabled proxy's listener, or none: on the first failure the ones already

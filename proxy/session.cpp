@@ -17,6 +17,7 @@
 
 #include "proxy/buffer_pool.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/splice_relay.hpp"
 #include "proxy/worker_pool.hpp"
 
 namespace faultline::proxy {
@@ -243,69 +244,118 @@ void Session::fail_upstream(const std::string& why) {
 
 asio::awaitable<void> Session::pump(Direction direction) {
   const auto d = static_cast<std::size_t>(direction);
-  tcp::socket& src = source(direction);
-  BufferPool& pool = BufferPool::local();
-  auto& stats = info_.proxy->stats;
-
-  while (!ended_) {
-    // Read speculatively; wait for readiness only on EAGAIN, without holding a buffer, so an
-    // idle connection costs no buffer memory.
-    faults::Bytes buffer = pool.take();
-    buffer.resize(kReadBufferSize);
-    asio::error_code ec;
-    std::size_t n = src.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      pool.give(std::move(buffer));
-      if (info_.proxy->faults_version() != pipeline_version_[d]) {
-        co_await follow_fault_changes(direction);  // changed while this pump was busy
-        continue;
-      }
-      // Idle: wait for bytes, or for a live change to the faults (which may act on an idle
-      // connection, e.g. a reset_peer with `after`): faults_changed() cancels this one wait
-      // through wake_. A single wait, not `||` with a timer: that costs two coroutines and a
-      // shared state per wait, the largest item in the round-trip profile.
-      auto [wec] = co_await src.async_wait(
-          tcp::socket::wait_read, asio::bind_cancellation_slot(wake_[d].slot(), use_tuple));
-      if (wec == asio::error::operation_aborted) {
-        if (ended_ || held_) co_return;
-        continue;  // woken for a fault change: the version check above picks it up
-      }
-      if (wec && !ended_) {
-        source_end_[d] = fmt::format("{} error: {}", side_name(direction), wec.message());
-        abort(faults::Abort::reset, faults::Peer::both, CloseCause::error, source_end_[d]);
-      }
-      continue;
-    }
+  bool splice = worker_.options().splice && splice_available();
+  while (!ended_ && !held_) {
     if (info_.proxy->faults_version() != pipeline_version_[d]) {
-      co_await follow_fault_changes(direction);
+      co_await follow_fault_changes(direction);  // between two chunks
     }
-    if (ec == asio::error::eof) {
-      pool.give(std::move(buffer));
+    // Splice only while nothing in user space holds bytes of this direction: no fault on,
+    // and no write of an earlier chunk still waiting for the socket.
+    Step step = Step::fallback;
+    if (splice && pipelines_[d]->empty() && !sinks_[d].writing()) {
+      step = co_await splice_step(direction, splice);
+    }
+    if (step == Step::fallback) step = co_await copy_step(direction);
+    if (step == Step::done) co_return;
+    if (step == Step::idle && !co_await wait_readable(direction)) co_return;
+  }
+}
+
+asio::awaitable<Session::Step> Session::splice_step(Direction direction, bool& splice) {
+  using Status = SpliceResult::Status;
+  const auto d = static_cast<std::size_t>(direction);
+  SpliceResult r = co_await splice_once(source(direction), destination(direction));
+  if (r.bytes > 0) count_chunk(direction, r.bytes);
+  switch (r.status) {
+    case Status::moved:
+      co_return Step::moved;
+    case Status::would_block:
+      co_return Step::idle;
+    case Status::eof:
       source_end_[d] = fmt::format("{} FIN", side_name(direction));
       co_await pipelines_[d]->head().finish();
-      co_return;
-    }
-    if (ec) {
-      pool.give(std::move(buffer));
-      if (ended_) co_return;
-      // An RST (or any hard error) on one side becomes an RST on the other.
-      const bool rst = is_reset(ec);
-      source_end_[d] = rst ? fmt::format("{} RST", side_name(direction))
-                           : fmt::format("{} error: {}", side_name(direction), ec.message());
-      abort(faults::Abort::reset,
-            direction == Direction::upstream ? faults::Peer::upstream : faults::Peer::client,
-            rst ? CloseCause::rst : CloseCause::error, source_end_[d]);
-      co_return;
-    }
-    buffer.resize(n);
-    bytes_[d] += n;
-    stats.bytes[d].fetch_add(n, std::memory_order_relaxed);
-    stats.chunks[d].fetch_add(1, std::memory_order_relaxed);
-    // A named chunk, not a temporary in the co_await expression: g++ 12 may destroy such a
-    // temporary twice (GCC bug 101367).
-    faults::Chunk chunk{std::move(buffer), faults::Clock::now()};
-    co_await pipelines_[d]->head().write(std::move(chunk));
+      co_return Step::done;
+    case Status::read_error:
+      source_failed(direction, r.error);
+      co_return Step::done;
+    case Status::write_error:
+      if (r.error != asio::error::operation_aborted) on_write_error(direction, r.error);
+      co_return Step::moved;  // the loop sees the connection end
+    case Status::unavailable:
+      // No pipe now (out of descriptors): copy this chunk. Unsupported: copy from now on.
+      if (r.error) {
+        log_session().debug("[C{}] {}: splice unavailable ({}), copying", id(),
+                            to_string(direction), r.error.message());
+        splice = false;
+      }
+      co_return Step::fallback;
   }
+  co_return Step::fallback;
+}
+
+asio::awaitable<Session::Step> Session::copy_step(Direction direction) {
+  const auto d = static_cast<std::size_t>(direction);
+  // Read speculatively; on EAGAIN the buffer goes back to the pool before the wait, so an
+  // idle connection costs no buffer memory.
+  BufferPool& pool = BufferPool::local();
+  faults::Bytes buffer = pool.take();
+  buffer.resize(kReadBufferSize);
+  asio::error_code ec;
+  std::size_t n = source(direction).read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+  if (ec) {
+    pool.give(std::move(buffer));
+    if (ec == asio::error::would_block || ec == asio::error::try_again) co_return Step::idle;
+    if (ec == asio::error::eof) {
+      source_end_[d] = fmt::format("{} FIN", side_name(direction));
+      co_await pipelines_[d]->head().finish();
+    } else {
+      source_failed(direction, ec);
+    }
+    co_return Step::done;
+  }
+  buffer.resize(n);
+  count_chunk(direction, n);
+  // A named chunk, not a temporary in the co_await expression: g++ 12 may destroy such a
+  // temporary twice (GCC bug 101367).
+  faults::Chunk chunk{std::move(buffer), faults::Clock::now()};
+  co_await pipelines_[d]->head().write(std::move(chunk));
+  co_return Step::moved;
+}
+
+asio::awaitable<bool> Session::wait_readable(Direction direction) {
+  const auto d = static_cast<std::size_t>(direction);
+  if (info_.proxy->faults_version() != pipeline_version_[d]) co_return true;  // changed meanwhile
+  // Wait for bytes, or for a live change to the faults (which may act on an idle connection,
+  // e.g. a reset_peer with `after`): faults_changed() cancels this one wait through wake_. A
+  // single wait, not `||` with a timer: that costs two coroutines and a shared state per
+  // wait, the largest item in the round-trip profile.
+  auto [ec] = co_await source(direction).async_wait(
+      tcp::socket::wait_read, asio::bind_cancellation_slot(wake_[d].slot(), use_tuple));
+  if (ec == asio::error::operation_aborted) co_return !ended_ && !held_;
+  if (ec && !ended_) {
+    source_end_[d] = fmt::format("{} error: {}", side_name(direction), ec.message());
+    abort(faults::Abort::reset, faults::Peer::both, CloseCause::error, source_end_[d]);
+  }
+  co_return !ended_;
+}
+
+void Session::count_chunk(Direction direction, std::size_t bytes) {
+  const auto d = static_cast<std::size_t>(direction);
+  bytes_[d] += bytes;
+  info_.proxy->stats.bytes[d].fetch_add(bytes, std::memory_order_relaxed);
+  info_.proxy->stats.chunks[d].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Session::source_failed(Direction direction, const asio::error_code& ec) {
+  const auto d = static_cast<std::size_t>(direction);
+  if (ended_) return;
+  // An RST (or any hard error) on one side becomes an RST on the other.
+  const bool rst = is_reset(ec);
+  source_end_[d] = rst ? fmt::format("{} RST", side_name(direction))
+                       : fmt::format("{} error: {}", side_name(direction), ec.message());
+  abort(faults::Abort::reset,
+        direction == Direction::upstream ? faults::Peer::upstream : faults::Peer::client,
+        rst ? CloseCause::rst : CloseCause::error, source_end_[d]);
 }
 
 asio::awaitable<void> Session::follow_fault_changes(Direction direction) {

@@ -56,7 +56,14 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   asio::awaitable<void> run();
   asio::awaitable<bool> dial();
   void fail_upstream(const std::string& why);
+  // A pump moves one direction's bytes, a chunk per step, until its source ends.
+  enum class Step { moved, idle, done, fallback };
   asio::awaitable<void> pump(Direction direction);
+  asio::awaitable<Step> splice_step(Direction direction, bool& splice);  // no fault on
+  asio::awaitable<Step> copy_step(Direction direction);      // read, then through the pipeline
+  asio::awaitable<bool> wait_readable(Direction direction);  // false: the pump ends
+  void count_chunk(Direction direction, std::size_t bytes);
+  void source_failed(Direction direction, const asio::error_code& ec);
   asio::awaitable<void> discard_until_closed(asio::ip::tcp::socket& socket);
   // Data-path tasks (pumps, queue drainers) must all end before the connection does; the
   // others (watchers) are cancelled then. Every task is cancelled on abort.
@@ -71,6 +78,9 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
 
   asio::ip::tcp::socket& source(Direction d) {
     return d == Direction::upstream ? client_ : upstream_;
+  }
+  asio::ip::tcp::socket& destination(Direction d) {
+    return d == Direction::upstream ? upstream_ : client_;
   }
 
   Worker& worker_;

@@ -21,9 +21,11 @@ asio::awaitable<void> SocketSink::write(faults::Chunk chunk) {
     done = 0;
   }
   if (!ec && done < chunk.bytes.size()) {
+    ++writing_;
     auto [wec, n] = co_await asio::async_write(
         socket_, asio::buffer(chunk.bytes.data() + done, chunk.bytes.size() - done),
         asio::experimental::as_tuple(asio::use_awaitable));
+    --writing_;
     ec = wec;
   }
   BufferPool::local().give(std::move(chunk.bytes));

@@ -20,10 +20,14 @@ class SocketSink final : public faults::Sink {
   asio::awaitable<void> finish() override;
   asio::awaitable<void> abort(faults::Abort how, faults::Peer who) override;
 
+  // A write is waiting for room in the socket: nothing else may write to it meanwhile.
+  bool writing() const { return writing_ > 0; }
+
  private:
   Session& session_;
   asio::ip::tcp::socket& socket_;
   Direction direction_;
+  int writing_ = 0;
 };
 
 }  // namespace faultline::proxy

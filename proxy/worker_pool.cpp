@@ -3,13 +3,19 @@
 #include <chrono>
 #include <future>
 
+#ifndef _WIN32
+#include <csignal>
+#include <pthread.h>
+#endif
+
 #include <asio/post.hpp>
 
 #include "proxy/session.hpp"
 
 namespace faultline::proxy {
 
-Worker::Worker() : context_(1), guard_(asio::make_work_guard(context_)) {}
+Worker::Worker(WorkerOptions options)
+    : options_(options), context_(1), guard_(asio::make_work_guard(context_)) {}
 
 void Worker::add(const std::shared_ptr<Session>& session) {
   sessions_[session->id()] = session;
@@ -30,7 +36,40 @@ void Worker::for_each_session(const std::function<void(Session&)>& fn) {
 }
 
 void Worker::start() {
-  thread_ = std::thread([this] { context_.run(); });
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() {
+#ifndef _WIN32
+  // splice(2) to a socket whose peer vanished raises SIGPIPE (it has no MSG_NOSIGNAL). Blocked
+  // here it stays pending on this thread and the call fails with EPIPE, whatever the embedding
+  // process does with the signal.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+#endif
+  if (options_.busy_poll.count() <= 0) {
+    context_.run();
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  // Sleep until something happens; then poll (epoll_wait with a zero timeout) until nothing
+  // has happened for busy_poll. run_one() and poll() return 0 once the context is stopped
+  // or out of work.
+  while (context_.run_one() > 0) {
+    auto last_work = Clock::now();
+    for (;;) {
+      std::size_t handled = context_.poll();
+      if (context_.stopped()) return;
+      auto now = Clock::now();
+      if (handled > 0) {
+        last_work = now;
+      } else if (now - last_work >= options_.busy_poll) {
+        break;
+      }
+    }
+  }
 }
 
 void Worker::stop_when_idle() {
@@ -45,10 +84,10 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-WorkerPool::WorkerPool(std::size_t threads) {
+WorkerPool::WorkerPool(std::size_t threads, WorkerOptions options) {
   if (threads == 0) threads = 1;
   for (std::size_t i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>());
+    workers_.push_back(std::make_unique<Worker>(options));
     workers_.back()->start();
   }
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <future>
 #include <regex>
 
 #include "tests/support/net.hpp"
@@ -117,6 +118,32 @@ TEST(Binary, BadConfigIsRefusedBeforeAnythingListens) {
   ASSERT_EQ(p.wait(5s), 1) << p.output();
   EXPECT_NE(p.output().find(bad + ":6:9: proxies[0].faults[0].type: expected"), std::string::npos)
       << p.output();
+}
+
+TEST(Binary, RelayModeFlagsAreLoggedAndBadBusyPollIsRefused) {
+  EchoServer echo;
+  std::string path = write_temp_file("modes.yaml", config_for(echo.port()));
+  for (const auto& [flags, logged] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "(busy-poll 50us, splice on)"},
+           {{"--busy-poll", "0", "--no-splice"}, "(busy-poll off, splice off)"},
+           {{"--busy-poll", "200us"}, "(busy-poll 200us, splice on)"}}) {
+    std::vector<std::string> argv{binary_path("faultline"), "--config", path, "--api", "off"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    Process p(argv);
+    auto m = p.wait_for_line(kListening, 5s);
+    ASSERT_TRUE(m) << p.output();
+    // Every mode relays the same bytes.
+    Fd c = connect_tcp(static_cast<std::uint16_t>(std::stoi((*m)[2])));
+    const std::string payload = random_bytes(1 << 20, 3);
+    auto sender = std::async(std::launch::async, [&] { return send_all(c.get(), payload); });
+    EXPECT_TRUE(read_n(c.get(), payload.size(), 10s).data == payload);
+    EXPECT_TRUE(sender.get());
+    EXPECT_NE(p.output().find(logged), std::string::npos) << p.output();
+  }
+  Process bad({binary_path("faultline"), "--config", path, "--busy-poll", "5"});
+  ASSERT_EQ(bad.wait(5s), 105) << bad.output();  // CLI11's ValidationError
+  EXPECT_NE(bad.output().find("--busy-poll: expected a duration up to 1s"), std::string::npos)
+      << bad.output();
 }
 
 }  // namespace
