@@ -138,7 +138,9 @@ TEST(Binary, RelayModeFlagsAreLoggedAndBadBusyPollIsRefused) {
     auto sender = std::async(std::launch::async, [&] { return send_all(c.get(), payload); });
     EXPECT_TRUE(read_n(c.get(), payload.size(), 10s).data == payload);
     EXPECT_TRUE(sender.get());
-    EXPECT_NE(p.output().find(logged), std::string::npos) << p.output();
+    auto mode = p.wait_for_line(std::regex(R"(\(busy-poll \S+, splice \S+\))"), 5s);
+    ASSERT_TRUE(mode) << p.output();
+    EXPECT_EQ((*mode)[0].str(), logged);
   }
   Process bad({binary_path("faultline"), "--config", path, "--busy-poll", "5"});
   ASSERT_EQ(bad.wait(5s), 105) << bad.output();  // CLI11's ValidationError
