@@ -3,6 +3,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <system_error>
+
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -19,7 +22,9 @@ namespace faultline::proxy {
 using asio::ip::tcp;
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-}
+// Clients taken per wake-up before the control thread serves anything else (the API).
+constexpr int kAcceptBatch = 64;
+}  // namespace
 
 class Listener::FaultControl final : public faults::ListenerControl {
  public:
@@ -66,6 +71,7 @@ void Listener::bind_and_listen(const tcp::endpoint& endpoint) {
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  acceptor_.non_blocking(true);  // accept_loop takes clients with accept4 until EAGAIN
 }
 
 void Listener::open() {
@@ -139,48 +145,62 @@ asio::awaitable<void> Listener::accept_loop() {
       co_await wake_.async_wait(use_tuple);  // until resume() or close()
       continue;
     }
-    // Accepted on the control context, then handed to a worker as a bare descriptor: no
-    // operation of one io_context ever owns a socket of another, so shutdown can tear them
-    // down in any order.
-    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    // Wait until clients are queued, then take them with accept4(2) and hand each to a
+    // worker as a bare descriptor: the socket is registered with the worker's io_context
+    // only (no operation of one io_context ever owns a socket of another, so shutdown can
+    // tear them down in any order), and no getpeername is needed for its log line.
+    auto [wec] = co_await acceptor_.async_wait(tcp::acceptor::wait_read, use_tuple);
     if (!open_) co_return;
-    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
-      continue;  // a listener fault changed the mode under the pending accept
+    if (wec == asio::error::operation_aborted || wec == asio::error::bad_descriptor) {
+      continue;  // a listener fault changed the mode under the wait
     }
-    if (ec) {
-      // EMFILE and friends: say so at most once a second and back off instead of spinning.
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_accept_error_log_ >= std::chrono::seconds(1)) {
-        last_accept_error_log_ = now;
-        log_proxy().error("proxy {}: accept failed: {}; backing off", proxy_->name(), ec.message());
-      }
+    if (wec) {
+      log_proxy().error("proxy {}: waiting for clients failed: {}", proxy_->name(), wec.message());
       asio::steady_timer pause(context_, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    if (mode_ == Mode::resetting) {
-      asio::error_code ignored;
-      socket.set_option(asio::socket_base::linger(true, 0), ignored);
-      socket.close(ignored);
-      proxy_->stats.closed[static_cast<std::size_t>(CloseCause::fault)].fetch_add(1);
-      continue;
-    }
-    asio::error_code rec;
-    const auto protocol = socket.local_endpoint(rec).protocol();
-    const int fd = socket.release(rec);
-    if (rec) continue;
-    Worker& worker = workers_.next();
-    asio::post(worker.context(), [fd, protocol, proxy = proxy_,
-                                  index = proxy_->next_connection_index(), &worker]() mutable {
-      tcp::socket client(worker.context());
-      asio::error_code aec;
-      client.assign(protocol, fd, aec);
-      if (aec) {
-        ::close(fd);
-        return;
+    for (int taken = 0; taken < kAcceptBatch && open_; ++taken) {
+      if (mode_ != Mode::accepting && mode_ != Mode::resetting) break;
+      tcp::endpoint peer;
+      socklen_t size = static_cast<socklen_t>(peer.capacity());
+      const int fd =
+          ::accept4(acceptor_.native_handle(), peer.data(), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        // EMFILE and friends: say so at most once a second and back off instead of spinning.
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_accept_error_log_ >= std::chrono::seconds(1)) {
+          last_accept_error_log_ = now;
+          log_proxy().error("proxy {}: accept failed: {}; backing off", proxy_->name(),
+                            std::generic_category().message(errno));
+        }
+        asio::steady_timer pause(context_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(use_tuple);
+        break;
       }
-      Session::start(std::move(client), std::move(proxy), index, worker);
-    });
+      peer.resize(size);
+      if (mode_ == Mode::resetting) {
+        const linger reset{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ::close(fd);
+        proxy_->stats.closed[static_cast<std::size_t>(CloseCause::fault)].fetch_add(1);
+        continue;
+      }
+      Worker& worker = workers_.next();
+      asio::post(worker.context(), [fd, peer, proxy = proxy_,
+                                    index = proxy_->next_connection_index(), &worker]() mutable {
+        tcp::socket client(worker.context());
+        asio::error_code aec;
+        client.assign(peer.protocol(), fd, aec);
+        if (aec) {
+          ::close(fd);
+          return;
+        }
+        Session::start(std::move(client), peer, std::move(proxy), index, worker);
+      });
+    }
   }
 }
 

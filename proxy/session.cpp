@@ -37,12 +37,15 @@ bool is_reset(const asio::error_code& ec) {
          ec == asio::error::connection_aborted;
 }
 
-std::string endpoint_string(const tcp::socket& s) {
-  asio::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "?";
+std::string endpoint_string(const tcp::endpoint& ep) {
   return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
                               : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+std::string peer_string(const tcp::socket& s) {
+  asio::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "?" : endpoint_string(ep);
 }
 
 void reset_socket(tcp::socket& s) {
@@ -61,20 +64,21 @@ void close_with_fin(tcp::socket& s) {
 
 }  // namespace
 
-void Session::start(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
-                    Worker& worker) {
-  auto session = std::make_shared<Session>(std::move(client), std::move(proxy), index, worker);
+void Session::start(tcp::socket client, const tcp::endpoint& peer,
+                    std::shared_ptr<ProxyState> proxy, std::uint64_t index, Worker& worker) {
+  auto session =
+      std::make_shared<Session>(std::move(client), peer, std::move(proxy), index, worker);
   worker.add(session);
   session->spawn_task([session] { return session->run(); }, TaskKind::control);
 }
 
-Session::Session(tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
-                 Worker& worker)
+Session::Session(tcp::socket client, const tcp::endpoint& peer, std::shared_ptr<ProxyState> proxy,
+                 std::uint64_t index, Worker& worker)
     : worker_(worker),
       info_{++g_next_session_id, index, faults::Clock::now(), std::move(proxy)},
       client_(std::move(client)),
       upstream_(client_.get_executor()),
-      client_peer_(endpoint_string(client_)),
+      client_peer_(peer),
       sinks_{SocketSink(*this, upstream_, Direction::upstream),
              SocketSink(*this, client_, Direction::downstream)},
       data_done_(client_.get_executor(), asio::steady_timer::time_point::max()) {
@@ -131,7 +135,10 @@ void Session::task_done(TaskKind kind, std::exception_ptr error) {
 }
 
 asio::awaitable<void> Session::run() {
-  log_session().info("[C{}] accepted from {} on proxy {}", id(), client_peer_, proxy().name());
+  if (log_session().should_log(spdlog::level::info)) {
+    log_session().info("[C{}] accepted from {} on proxy {}", id(), endpoint_string(client_peer_),
+                       proxy().name());
+  }
   // The fault set is read once per connection: it is a consistent snapshot.
   faults_version_ = info_.proxy->faults_version();
   auto faults = info_.proxy->faults();
@@ -179,7 +186,6 @@ asio::awaitable<void> Session::run() {
 }
 
 asio::awaitable<bool> Session::dial() {
-  using namespace asio::experimental::awaitable_operators;
   const config::ProxyConfig& cfg = proxy().config();
   auto started = faults::Clock::now();
 
@@ -200,22 +206,35 @@ asio::awaitable<bool> Session::dial() {
       endpoints.push_back(r.endpoint());
   }
 
+  // The timeout cancels the connect. A plain handler, not `connect || timer`: that builds a
+  // parallel group (two coroutines, a shared state) for every connection.
   asio::steady_timer timer(client_.get_executor(), cfg.connect_timeout);
-  auto result = co_await (asio::async_connect(upstream_, endpoints, use_tuple) ||
-                          timer.async_wait(use_tuple));
-  if (result.index() == 1) {
+  // The handler may run after this frame is gone (expired, queued, then cancelled too late):
+  // it touches only the session, which it keeps alive.
+  timer.async_wait([self = shared_from_this()](const asio::error_code& tec) {
+    if (tec || self->dialed_) return;
+    self->dial_timed_out_ = true;
+    asio::error_code ignored;
+    self->upstream_.cancel(ignored);
+  });
+  auto [cec, connected] = co_await asio::async_connect(upstream_, endpoints, use_tuple);
+  dialed_ = true;
+  timer.cancel();
+  if (dial_timed_out_) {
     fail_upstream(fmt::format("connect to {} timed out after {}", cfg.upstream.to_string(),
                               config::format_duration(cfg.connect_timeout)));
     co_return false;
   }
-  if (auto cec = std::get<0>(std::get<0>(result))) {
+  if (cec) {
     if (cec == asio::error::operation_aborted && ended_) co_return false;
     fail_upstream(fmt::format("connect to {} failed: {}", cfg.upstream.to_string(), cec.message()));
     co_return false;
   }
-  auto took = std::chrono::duration<double, std::milli>(faults::Clock::now() - started);
-  log_session().debug("[C{}] upstream {} connected in {:.1f} ms", id(), endpoint_string(upstream_),
-                      took.count());
+  if (log_session().should_log(spdlog::level::debug)) {
+    auto took = std::chrono::duration<double, std::milli>(faults::Clock::now() - started);
+    log_session().debug("[C{}] upstream {} connected in {:.1f} ms", id(), peer_string(upstream_),
+                        took.count());
+  }
   co_return true;
 }
 

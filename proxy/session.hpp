@@ -29,11 +29,11 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
  public:
   // Call on the worker's thread; the socket must belong to the worker's io_context.
   // `index` is the 1-based accept order, taken by the listener so that it matches arrival.
-  static void start(asio::ip::tcp::socket client, std::shared_ptr<ProxyState> proxy,
-                    std::uint64_t index, Worker& worker);
+  static void start(asio::ip::tcp::socket client, const asio::ip::tcp::endpoint& peer,
+                    std::shared_ptr<ProxyState> proxy, std::uint64_t index, Worker& worker);
 
-  Session(asio::ip::tcp::socket client, std::shared_ptr<ProxyState> proxy, std::uint64_t index,
-          Worker& worker);
+  Session(asio::ip::tcp::socket client, const asio::ip::tcp::endpoint& peer,
+          std::shared_ptr<ProxyState> proxy, std::uint64_t index, Worker& worker);
   ~Session();
 
   std::uint64_t id() const { return info_.id; }
@@ -87,7 +87,7 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   ConnectionInfo info_;
   asio::ip::tcp::socket client_;
   asio::ip::tcp::socket upstream_;
-  std::string client_peer_;
+  asio::ip::tcp::endpoint client_peer_;
   std::array<SocketSink, 2> sinks_;
   std::array<std::unique_ptr<Pipeline>, 2> pipelines_;
   std::uint64_t faults_version_ = 0;  // of the set the pipelines were built from
@@ -99,6 +99,8 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   int tasks_ = 0;
   asio::steady_timer data_done_;  // a timer as condition variable: cancelled when data ends
 
+  bool dialed_ = false;          // the upstream connect finished (either way)
+  bool dial_timed_out_ = false;  // ... because connect_timeout cancelled it
   bool ended_ = false;
   bool held_ = false;
   std::optional<CloseCause> cause_;
