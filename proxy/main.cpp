@@ -37,6 +37,7 @@ struct Options {
   unsigned threads = 0;
   std::string busy_poll;  // a duration; empty: the default
   bool no_splice = false;
+  std::string timer_spin;  // a duration; empty: the default
 };
 
 int check(const std::string& path, const faults::FaultRegistry& registry) {
@@ -118,6 +119,10 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
         *config::parse_duration(opt.busy_poll));
   }
   workers.splice = !opt.no_splice;
+  if (!opt.timer_spin.empty()) {
+    workers.timer_spin = std::chrono::duration_cast<std::chrono::microseconds>(
+        *config::parse_duration(opt.timer_spin));
+  }
   proxy::Server server(control, registry, threads, workers);
   try {
     server.start(cfg);
@@ -126,11 +131,13 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
     return 1;
   }
   proxy::log_proxy().info(
-      "faultline {} running {} prox{} from {} on {} worker thread{} (busy-poll {}, splice {})",
+      "faultline {} running {} prox{} from {} on {} worker thread{} (busy-poll {}, splice {}, "
+      "timer-spin {})",
       FAULTLINE_VERSION, cfg.proxies.size(), cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path,
       threads, threads == 1 ? "" : "s",
       workers.busy_poll.count() > 0 ? config::format_duration(workers.busy_poll) : "off",
-      workers.splice && proxy::splice_available() ? "on" : "off");
+      workers.splice && proxy::splice_available() ? "on" : "off",
+      workers.timer_spin.count() > 0 ? config::format_duration(workers.timer_spin) : "off");
 
   // The control API: the file's `api`, overridden by --api.
   std::unique_ptr<proxy::ApiServer> api;
@@ -219,6 +226,14 @@ int main(int argc, char** argv) {
       });
   app.add_flag("--no-splice", opt.no_splice,
                "relay through user-space buffers even when a connection has no fault on");
+  app.add_option("--timer-spin", opt.timer_spin,
+                 "fault timers wake this early and poll until due (delays accurate to "
+                 "microseconds, CPU up to this long per timer); 0 turns it off (default: 500us)")
+      ->check([](const std::string& v) -> std::string {
+        auto d = config::parse_duration(v);
+        if (d && *d <= std::chrono::milliseconds(10)) return "";
+        return "expected a duration up to 10ms, e.g. 500us, 0; got \"" + v + "\"";
+      });
   app.add_option("--api", opt.api,
                  "the control API's HOST:PORT, or off (default: the file's api, 127.0.0.1:8474)")
       ->check([](const std::string& v) -> std::string {

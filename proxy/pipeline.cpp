@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/experimental/channel.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -27,15 +29,22 @@ bool applies_to(config::Stream stream, Direction d) {
 
 }  // namespace
 
-RealTime& RealTime::instance() {
-  static RealTime time;
-  return time;
-}
-
 asio::awaitable<void> RealTime::sleep_until(faults::Clock::time_point t) {
   if (t <= faults::Clock::now()) co_return;
-  asio::steady_timer timer(co_await asio::this_coro::executor, t);
-  co_await timer.async_wait(asio::use_awaitable);  // throws when the connection ends
+  auto executor = co_await asio::this_coro::executor;
+  if (t - faults::Clock::now() > spin_) {
+    asio::steady_timer timer(executor, t - spin_);
+    co_await timer.async_wait(asio::use_awaitable);  // throws when the connection ends
+  }
+  // The last stretch: each turn goes to the back of the executor's queue, so every other
+  // connection on this thread (and the socket poll) runs in between.
+  while (faults::Clock::now() < t) {
+    auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) {
+      throw asio::system_error(asio::error::operation_aborted);
+    }
+    co_await asio::post(executor, asio::use_awaitable);
+  }
 }
 
 asio::awaitable<bool> RealTime::wait(faults::Signal& signal, faults::Clock::time_point deadline) {

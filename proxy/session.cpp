@@ -145,8 +145,8 @@ asio::awaitable<void> Session::run() {
   for (Direction d : {Direction::upstream, Direction::downstream}) {
     pipeline_version_[static_cast<std::size_t>(d)] = faults_version_;
     auto i = static_cast<std::size_t>(d);
-    pipelines_[i] = std::make_unique<Pipeline>(client_.get_executor(), RealTime::instance(),
-                                               *faults, d, info_, sinks_[i]);
+    pipelines_[i] = std::make_unique<Pipeline>(client_.get_executor(), worker_.time(), *faults, d,
+                                               info_, sinks_[i]);
   }
   for (auto& p : pipelines_)
     co_await p->before_dial();

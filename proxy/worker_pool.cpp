@@ -15,7 +15,10 @@
 namespace faultline::proxy {
 
 Worker::Worker(WorkerOptions options)
-    : options_(options), context_(1), guard_(asio::make_work_guard(context_)) {}
+    : options_(options),
+      time_(options.timer_spin),
+      context_(1),
+      guard_(asio::make_work_guard(context_)) {}
 
 void Worker::add(const std::shared_ptr<Session>& session) {
   sessions_[session->id()] = session;

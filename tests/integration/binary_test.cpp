@@ -120,13 +120,15 @@ TEST(Binary, BadConfigIsRefusedBeforeAnythingListens) {
       << p.output();
 }
 
-TEST(Binary, RelayModeFlagsAreLoggedAndBadBusyPollIsRefused) {
+TEST(Binary, RelayModeFlagsAreLoggedAndBadValuesAreRefused) {
   EchoServer echo;
   std::string path = write_temp_file("modes.yaml", config_for(echo.port()));
   for (const auto& [flags, logged] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{}, "(busy-poll 50us, splice on)"},
-           {{"--busy-poll", "0", "--no-splice"}, "(busy-poll off, splice off)"},
-           {{"--busy-poll", "200us"}, "(busy-poll 200us, splice on)"}}) {
+           {{}, "(busy-poll 50us, splice on, timer-spin 500us)"},
+           {{"--busy-poll", "0", "--no-splice", "--timer-spin", "0"},
+            "(busy-poll off, splice off, timer-spin off)"},
+           {{"--busy-poll", "200us", "--timer-spin", "1ms"},
+            "(busy-poll 200us, splice on, timer-spin 1ms)"}}) {
     std::vector<std::string> argv{binary_path("faultline"), "--config", path, "--api", "off"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     Process p(argv);
@@ -138,7 +140,7 @@ TEST(Binary, RelayModeFlagsAreLoggedAndBadBusyPollIsRefused) {
     auto sender = std::async(std::launch::async, [&] { return send_all(c.get(), payload); });
     EXPECT_TRUE(read_n(c.get(), payload.size(), 10s).data == payload);
     EXPECT_TRUE(sender.get());
-    auto mode = p.wait_for_line(std::regex(R"(\(busy-poll \S+, splice \S+\))"), 5s);
+    auto mode = p.wait_for_line(std::regex(R"(\(busy-poll \S+, splice \S+, timer-spin \S+\))"), 5s);
     ASSERT_TRUE(mode) << p.output();
     EXPECT_EQ((*mode)[0].str(), logged);
   }
@@ -146,6 +148,11 @@ TEST(Binary, RelayModeFlagsAreLoggedAndBadBusyPollIsRefused) {
   ASSERT_EQ(bad.wait(5s), 105) << bad.output();  // CLI11's ValidationError
   EXPECT_NE(bad.output().find("--busy-poll: expected a duration up to 1s"), std::string::npos)
       << bad.output();
+  Process bad_spin({binary_path("faultline"), "--config", path, "--timer-spin", "20ms"});
+  ASSERT_EQ(bad_spin.wait(5s), 105) << bad_spin.output();
+  EXPECT_NE(bad_spin.output().find("--timer-spin: expected a duration up to 10ms"),
+            std::string::npos)
+      << bad_spin.output();
 }
 
 }  // namespace

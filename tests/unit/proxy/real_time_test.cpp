@@ -1,0 +1,109 @@
+// RealTime, the proxy's clock for faults: a sleep never ends before it is due, with or without
+// the spin before it, and the spin ends at once when the connection is cancelled.
+#include "proxy/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+namespace faultline::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+using faults::Clock;
+
+// Sleeps through `time` to each deadline in turn; returns how late each wake-up was.
+std::vector<Clock::duration> lateness(RealTime& time, const std::vector<Clock::duration>& sleeps) {
+  asio::io_context context(1);
+  std::vector<Clock::duration> late;
+  asio::co_spawn(
+      context,
+      [&]() -> asio::awaitable<void> {
+        for (auto d : sleeps) {
+          auto due = Clock::now() + d;
+          co_await time.sleep_until(due);
+          late.push_back(Clock::now() - due);
+        }
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  context.run_for(10s);
+  return late;
+}
+
+TEST(RealTime, NeverWakesBeforeTheDeadlineWithOrWithoutSpin) {
+  const std::vector<Clock::duration> sleeps{100us, 400us, 600us, 1ms, 3ms, 0us, 2ms, 50us};
+  for (std::chrono::microseconds spin : {0us, 500us, 5000us}) {
+    RealTime time(spin);
+    auto late = lateness(time, sleeps);
+    ASSERT_EQ(late.size(), sleeps.size()) << "spin " << spin.count() << "us";
+    for (std::size_t i = 0; i < late.size(); ++i) {
+      EXPECT_GE(late[i].count(), 0) << "spin " << spin.count() << "us, sleep " << i;
+      EXPECT_LT(late[i], 100ms) << "spin " << spin.count() << "us, sleep " << i;
+    }
+  }
+}
+
+TEST(RealTime, ASpinningSleepEndsAsSoonAsItIsCancelled) {
+  // The spin covers the whole 5 s sleep: only the cancellation check can end it early.
+  RealTime time(std::chrono::seconds(5));
+  asio::io_context context(1);
+  asio::cancellation_signal cancel;
+  std::optional<asio::error_code> ended;
+  auto started = Clock::now();
+  asio::co_spawn(context, time.sleep_until(Clock::now() + 5s),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                   ended = asio::error_code{};
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const asio::system_error& err) {
+                     ended = err.code();
+                   }
+                 }));
+  asio::steady_timer later(context, 20ms);
+  later.async_wait(
+      [&](const asio::error_code&) { cancel.emit(asio::cancellation_type::terminal); });
+  context.run_for(3s);
+  ASSERT_TRUE(ended) << "the sleep was still spinning 3 s later";
+  EXPECT_EQ(*ended, asio::error::operation_aborted);
+  EXPECT_LT(Clock::now() - started, 1s);
+}
+
+TEST(RealTime, OtherWorkRunsWhileASleepSpins) {
+  // A sleep in its spin must leave the thread to the other connections on it.
+  RealTime time(std::chrono::seconds(1));
+  asio::io_context context(1);
+  bool slept = false;
+  int turns_meanwhile = 0;
+  asio::co_spawn(
+      context,
+      [&]() -> asio::awaitable<void> {
+        co_await time.sleep_until(Clock::now() + 50ms);
+        slept = true;
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  std::function<void()> other = [&] {
+    if (slept) return;
+    ++turns_meanwhile;
+    asio::post(context, other);
+  };
+  asio::post(context, other);
+  context.run_for(5s);
+  EXPECT_TRUE(slept);
+  EXPECT_GT(turns_meanwhile, 100) << "the spin held the thread";
+}
+
+}  // namespace
+}  // namespace faultline::proxy
