@@ -116,6 +116,9 @@ class Fault {
   // >0: a bounded queue of that many chunks sits in front of this stage, so a stage that
   // sleeps (latency) does not stop the reader and its sleeps overlap instead of adding up.
   virtual std::size_t buffer_chunks() const { return 0; }
+  // The most bytes (buffer capacity) that queue holds; past it the reader waits, so TCP holds
+  // the sender back and a peer that never reads costs at most this much memory.
+  virtual std::size_t buffer_bytes() const { return std::size_t{16} << 20; }
 
   virtual asio::awaitable<void> on_data(Chunk chunk, Sink& next, FaultContext& ctx);
   virtual asio::awaitable<void> on_eof(Sink& next, FaultContext& ctx);

@@ -3,7 +3,10 @@
 // it arrived. Jitter is drawn per chunk, uniform in [-jitter, +jitter] or (`distribution:
 // normal`) with `jitter` as the standard deviation, clamped at ±3σ. Chunks wait in a queue, so
 // the proxy keeps reading: latency delays bytes but does not cap throughput. The EOF arrives
-// `latency` after it was received, after every earlier chunk.
+// `latency` after it was received, after every earlier chunk. The queue holds at most `queue`
+// bytes (a size, default 64 MiB): past it the proxy stops reading and TCP holds the sender
+// back, so throughput is at most queue / latency (64 MiB / 100 ms = 670 MB/s) and a peer
+// that never reads costs at most `queue` of memory per direction.
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -20,14 +23,17 @@ struct LatencySettings {
   Clock::duration latency{0};
   Clock::duration jitter{0};
   bool normal = false;  // jitter is a standard deviation instead of a uniform half-width
+  std::size_t queue = std::size_t{64} << 20;  // bytes in flight at most
 };
 
 class LatencyFault final : public Fault {
  public:
   explicit LatencyFault(LatencySettings settings) : settings_(settings) {}
 
-  // Enough for ~256 MiB of 64 KiB reads in flight: a bulk transfer through 100 ms keeps going.
+  // The byte bound is the one that matters for bulk transfers; the chunk bound, for many
+  // small reads (an interactive protocol through a long latency).
   std::size_t buffer_chunks() const override { return 4096; }
+  std::size_t buffer_bytes() const override { return settings_.queue; }
 
   asio::awaitable<void> on_data(Chunk chunk, Sink& next, FaultContext& ctx) override {
     if (!fired_) {
@@ -91,6 +97,12 @@ void register_latency_fault(FaultRegistry& registry) {
                   }
                   if (auto d = attrs.choice("distribution", {"uniform", "normal"})) {
                     s.normal = *d == "normal";
+                  }
+                  if (auto q = attrs.size("queue")) {
+                    if (*q == 0 || *q > (std::uint64_t{1} << 30)) {
+                      attrs.fail("queue", "a size from 1 B to 1GiB, e.g. 64MiB");
+                    }
+                    s.queue = static_cast<std::size_t>(*q);
                   }
                   return make_factory<LatencyFault>(s);
                 },

@@ -120,6 +120,7 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
       fault_ = compiled.factory->create();
       if (std::size_t n = fault_->buffer_chunks(); n > 0) {
         queue_ = std::make_unique<Queue>(executor_, n);
+        queue_limit_ = fault_->buffer_bytes();
       }
     }
   }
@@ -153,7 +154,7 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
       // Bounded in bytes as well as chunks: a peer that never reads must not make a queue
       // hold 4096 buffers of 64 KiB. Past the budget, the reader waits (backpressure).
       const std::size_t size = chunk.bytes.capacity();
-      while (queued_bytes_ > 0 && queued_bytes_ + size > kQueueBytes) {
+      while (queued_bytes_ > 0 && queued_bytes_ + size > queue_limit_) {
         co_await time_.wait(space_, faults::Clock::time_point::max());
       }
       queued_bytes_ += size;
@@ -272,7 +273,7 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   bool on_ = false;
   std::unique_ptr<faults::Fault> fault_;
   std::unique_ptr<Queue> queue_;
-  static constexpr std::size_t kQueueBytes = 16 << 20;  // 100 ms of latency at 160 MiB/s
+  std::size_t queue_limit_ = 0;    // bytes: the fault's buffer_bytes()
   std::size_t queued_chunks_ = 0;  // accepted into the queue, not yet handed on
   std::size_t queued_bytes_ = 0;   // their buffers' capacity
   faults::Signal space_;

@@ -22,6 +22,7 @@ struct AttrUnit {
 constexpr AttrUnit kUnits[] = {
     {"latency", "latency", Unit::ms},
     {"latency", "jitter", Unit::ms},
+    {"latency", "queue", Unit::bytes},
     {"bandwidth", "rate", Unit::kbps},
     {"slicer", "average_size", Unit::bytes},
     {"slicer", "size_variation", Unit::bytes},

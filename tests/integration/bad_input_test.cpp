@@ -274,12 +274,13 @@ TEST(BadInput, ClientThatSendsAndNeverReadsIsHeldByBackpressure) {
               static_cast<double>(r.peak_rss_growth_kib) / 1024);
 }
 
-// The same client through a latency toxic: the latency stage's queue is bounded too (the
-// fault's buffer_chunks), but by chunk count, not bytes.
+// The same client through a latency toxic: the latency stage's queue is bounded too, by its
+// `queue` size (16 MiB here; the 64 MiB default would not fit under the bound).
 TEST(BadInput, ClientThatNeverReadsThroughALatencyToxicStaysBounded) {
   EchoServer echo;
   RunningProxy proxy(
-      one_proxy_yaml("", "      - {type: latency, stream: downstream, latency: 50ms}\n"),
+      one_proxy_yaml("",
+                     "      - {type: latency, stream: downstream, latency: 50ms, queue: 16MiB}\n"),
       echo.port());
   Fd c = connect_tcp(proxy.port());
   ASSERT_TRUE(c);
@@ -290,7 +291,7 @@ TEST(BadInput, ClientThatNeverReadsThroughALatencyToxicStaysBounded) {
   EXPECT_TRUE(r.blocked) << "sent " << r.sent << " bytes without the send ever blocking";
   EXPECT_LT(r.peak_rss_growth_kib, kRssBoundKib)
       << "RSS grew " << r.peak_rss_growth_kib / 1024
-      << " MiB for one client that never reads (latency queue: 4096 chunks of up to 64 KiB)";
+      << " MiB for one client that never reads (latency queue: 16 MiB)";
 }
 
 TEST(BadInput, ClientThatConnectsAndSendsNothingCostsNothingAndBlocksNoOne) {

@@ -233,6 +233,37 @@ TEST(LatencyFault, AfterAndDurationBoundWhichChunksAreDelayed) {
   }
 }
 
+TEST(LatencyFault, AFullQueueHoldsTheReaderBackUntilAChunkLeaves) {
+  // 600-byte chunks, all sent at once. With `queue: 1KiB` one fits; the next is taken only
+  // when the first has been delivered, so the reader (and, for real, TCP) waits.
+  for (const std::string queue : {"", ", queue: 1KiB"}) {
+    FaultHarness h("- {type: latency, latency: 100ms" + queue + "}");
+    for (int i = 0; i < 3; ++i)
+      h.send_at(0ms, std::string(600, static_cast<char>('a' + i)));
+    h.eof_at(0ms);
+    h.run();
+    auto accepted = h.write_accepted();
+    ASSERT_EQ(accepted.size(), 3u) << queue;
+    auto times = data_times(h);
+    ASSERT_EQ(times.size(), 3u) << queue;
+    EXPECT_EQ(h.delivered(), std::string(600, 'a') + std::string(600, 'b') + std::string(600, 'c'));
+    if (queue.empty()) {
+      // The default (64 MiB) takes them all at once.
+      for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(accepted[i], 0ms) << i;
+    } else {
+      // The second, read at 0 ms, is taken when the first leaves at 100 ms and is already due;
+      // the third is read only then, so it leaves at 200 ms.
+      EXPECT_EQ(accepted[0], 0ms);
+      EXPECT_EQ(accepted[1], 100ms);
+      EXPECT_EQ(accepted[2], 100ms);
+      EXPECT_EQ(times[0], 100ms);
+      EXPECT_EQ(times[1], 100ms);
+      EXPECT_EQ(times[2], 200ms);
+    }
+  }
+}
+
 TEST(LatencyFault, RefusesBadAttributes) {
   {
     auto e = error_of("- {type: latency, latency: 100}");
@@ -254,7 +285,13 @@ TEST(LatencyFault, RefusesBadAttributes) {
     EXPECT_NE(e.field().find("latncy"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("expected"), std::string::npos) << e.what();
   }
+  for (const char* queue : {"0", "2GiB", "lots"}) {
+    auto e = error_of(std::string("- {type: latency, latency: 1s, queue: ") + queue + "}");
+    EXPECT_NE(e.field().find("queue"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected a size"), std::string::npos) << e.what();
+  }
   EXPECT_NO_THROW(compile_fault("- {type: delay, latency: 1s, jitter: 0s, distribution: normal}"));
+  EXPECT_NO_THROW(compile_fault("- {type: latency, latency: 1s, queue: 256MiB}"));
 }
 
 }  // namespace
