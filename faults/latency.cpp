@@ -4,8 +4,8 @@
 // normal`) with `jitter` as the standard deviation, clamped at ±3σ. Chunks wait in a queue, so
 // the proxy keeps reading: latency delays bytes but does not cap throughput. The EOF arrives
 // `latency` after it was received, after every earlier chunk. The queue holds at most `queue`
-// bytes (a size, default 64 MiB): past it the proxy stops reading and TCP holds the sender
-// back, so throughput is at most queue / latency (64 MiB / 100 ms = 670 MB/s) and a peer
+// bytes (a size, default 128 MiB): past it the proxy stops reading and TCP holds the sender
+// back, so throughput is at most queue / latency (128 MiB / 100 ms = 1.3 GB/s) and a peer
 // that never reads costs at most `queue` of memory per direction.
 #include <algorithm>
 #include <cmath>
@@ -23,7 +23,7 @@ struct LatencySettings {
   Clock::duration latency{0};
   Clock::duration jitter{0};
   bool normal = false;  // jitter is a standard deviation instead of a uniform half-width
-  std::size_t queue = std::size_t{64} << 20;  // bytes in flight at most
+  std::size_t queue = std::size_t{128} << 20;  // bytes in flight at most
 };
 
 class LatencyFault final : public Fault {
@@ -100,7 +100,7 @@ void register_latency_fault(FaultRegistry& registry) {
                   }
                   if (auto q = attrs.size("queue")) {
                     if (*q == 0 || *q > (std::uint64_t{1} << 30)) {
-                      attrs.fail("queue", "a size from 1 B to 1GiB, e.g. 64MiB");
+                      attrs.fail("queue", "a size from 1 B to 1GiB, e.g. 128MiB");
                     }
                     s.queue = static_cast<std::size_t>(*q);
                   }

@@ -275,7 +275,7 @@ TEST(BadInput, ClientThatSendsAndNeverReadsIsHeldByBackpressure) {
 }
 
 // The same client through a latency toxic: the latency stage's queue is bounded too, by its
-// `queue` size (16 MiB here; the 64 MiB default would not fit under the bound).
+// `queue` size (16 MiB here; the 128 MiB default would not fit under the bound).
 TEST(BadInput, ClientThatNeverReadsThroughALatencyToxicStaysBounded) {
   EchoServer echo;
   RunningProxy proxy(

@@ -248,7 +248,7 @@ TEST(LatencyFault, AFullQueueHoldsTheReaderBackUntilAChunkLeaves) {
     ASSERT_EQ(times.size(), 3u) << queue;
     EXPECT_EQ(h.delivered(), std::string(600, 'a') + std::string(600, 'b') + std::string(600, 'c'));
     if (queue.empty()) {
-      // The default (64 MiB) takes them all at once.
+      // The default (128 MiB) takes them all at once.
       for (int i = 0; i < 3; ++i)
         EXPECT_EQ(accepted[i], 0ms) << i;
     } else {
