@@ -9,8 +9,10 @@
 //       Bulk client -> sink for that long, then shutdown(SHUT_WR); the rate is the sink's:
 //       bytes after the first read / time from the first to the last read (so neither the
 //       connect nor a fixed delay in front counts). Prints "rate_Bps=... client_Bps=...".
-//   flbench rtt        --connect H:P [--size 64] [--count 2000] [--warmup 100]
+//   flbench rtt        --connect H:P [--size 64] [--count 2000] [--warmup 100] [--gap-ms 0]
 //       One connection, TCP_NODELAY, ping-pong of `size` bytes. Prints "p50_us=... p99_us=...".
+//       --gap-ms: the client sleeps that long before each round trip, so both ends are idle
+//       as they are under a latency fault (waking a thread costs a VM 0.1-0.2 ms).
 //   flbench connrate   --connect H:P [--parallel 8] [--seconds 2]
 //       Each worker loops: connect, send 1 byte, read its echo, close. Prints "conn_per_s=...".
 //   flbench idle       --connect H:P --pid PID [--steps 1000,10000]
@@ -397,6 +399,7 @@ int rtt(const Args& a) {
   const long count = std::clamp(a.num("count", 2000), 1l, 10'000'000l);
   const long warmup = std::clamp(a.num("warmup", 100), 0l, 1'000'000l);
   const double max_seconds = std::clamp(a.real("seconds", 60.0), 0.1, 600.0);
+  const auto gap = std::chrono::milliseconds(std::clamp(a.num("gap-ms", 0), 0l, 10'000l));
   int fd = dial(sa, 5000);
   if (fd < 0) {
     std::printf("error=connect failed: %s\n", std::strerror(errno));
@@ -410,6 +413,7 @@ int rtt(const Args& a) {
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(max_seconds));
   for (long i = 0; i < warmup + count && Clock::now() < deadline; ++i) {
+    if (gap.count() > 0) std::this_thread::sleep_for(gap);
     auto t0 = Clock::now();
     if (!send_all(fd, out.data(), size) || !recv_all(fd, in.data(), size)) {
       std::printf("error=echo failed at %ld: %s\n", i, std::strerror(errno));
