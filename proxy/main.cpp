@@ -40,6 +40,24 @@ struct Options {
   std::string timer_spin;  // a duration; empty: the default
 };
 
+// The check of a relay-setting flag: a duration with a unit (or 0), at most `limit`.
+std::function<std::string(const std::string&)> duration_up_to(config::Duration limit,
+                                                              std::string example) {
+  return [limit, example](const std::string& v) -> std::string {
+    auto d = config::parse_duration(v);
+    if (d && *d <= limit) return "";
+    return "expected a duration up to " + config::format_duration(limit) + ", e.g. " + example +
+           ", 0; got \"" + v + "\"";
+  };
+}
+
+// A checked duration flag, when it was given, into `out`.
+void set_from_flag(const std::string& flag, std::chrono::microseconds& out) {
+  if (!flag.empty()) {
+    out = std::chrono::duration_cast<std::chrono::microseconds>(*config::parse_duration(flag));
+  }
+}
+
 int check(const std::string& path, const faults::FaultRegistry& registry) {
   try {
     config::Config cfg = config::load_config_file(path);
@@ -114,15 +132,9 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   asio::io_context control(1);
   unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   proxy::WorkerOptions workers;
-  if (!opt.busy_poll.empty()) {
-    workers.busy_poll = std::chrono::duration_cast<std::chrono::microseconds>(
-        *config::parse_duration(opt.busy_poll));
-  }
+  set_from_flag(opt.busy_poll, workers.busy_poll);
   workers.splice = !opt.no_splice;
-  if (!opt.timer_spin.empty()) {
-    workers.timer_spin = std::chrono::duration_cast<std::chrono::microseconds>(
-        *config::parse_duration(opt.timer_spin));
-  }
+  set_from_flag(opt.timer_spin, workers.timer_spin);
   proxy::Server server(control, registry, threads, workers);
   try {
     server.start(cfg);
@@ -219,21 +231,13 @@ int main(int argc, char** argv) {
   app.add_option("--busy-poll", opt.busy_poll,
                  "after traffic, keep polling this long before sleeping (lower latency, CPU "
                  "while busy); 0 turns it off (default: 50us)")
-      ->check([](const std::string& v) -> std::string {
-        auto d = config::parse_duration(v);
-        if (d && *d <= std::chrono::seconds(1)) return "";
-        return "expected a duration up to 1s, e.g. 50us, 0; got \"" + v + "\"";
-      });
+      ->check(duration_up_to(std::chrono::seconds(1), "50us"));
   app.add_flag("--no-splice", opt.no_splice,
                "relay through user-space buffers even when a connection has no fault on");
   app.add_option("--timer-spin", opt.timer_spin,
                  "fault timers wake this early and poll until due (delays accurate to "
                  "microseconds, CPU up to this long per timer); 0 turns it off (default: 500us)")
-      ->check([](const std::string& v) -> std::string {
-        auto d = config::parse_duration(v);
-        if (d && *d <= std::chrono::milliseconds(10)) return "";
-        return "expected a duration up to 10ms, e.g. 500us, 0; got \"" + v + "\"";
-      });
+      ->check(duration_up_to(std::chrono::milliseconds(10), "500us"));
   app.add_option("--api", opt.api,
                  "the control API's HOST:PORT, or off (default: the file's api, 127.0.0.1:8474)")
       ->check([](const std::string& v) -> std::string {

@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/post.hpp>
-#include <asio/this_coro.hpp>
 #include <asio/experimental/channel.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
