@@ -38,12 +38,13 @@ TEST(Slicer, ATwentyByteEchoArrivesOneBytePerRecv) {
 
 TEST(Slicer, UpstreamPiecesReachTheServerApart) {
   // The other direction, with a size range: the server's recvs are 2..6 bytes (the last one
-  // may be shorter), and together they are the message.
+  // may be shorter), and together they are the message. 15 ms between pieces: two merge only
+  // if the server does not read for that long (under TSan 5 ms was not enough).
   std::promise<ReadResult> got;
   ScriptedServer server([&](Fd s) { got.set_value(read_to_eof(s.get(), 5s)); });
   RunningProxy proxy(one_proxy_yaml("",
                                     "      - {type: split, stream: upstream, "
-                                    "average_size: 4, size_variation: 2, delay: 5ms}\n"),
+                                    "average_size: 4, size_variation: 2, delay: 15ms}\n"),
                      server.port());
   Fd c = connect_tcp(proxy.port());
   ASSERT_TRUE(c);
