@@ -32,10 +32,10 @@ class TimeSource {
                                      faults::Clock::time_point deadline) = 0;
 };
 
-// The steady clock and asio::steady_timer on the current coroutine's executor. A sleep wakes
-// `spin` early and then polls the executor until it is due: on a VM an idle thread's timer
-// wakes it 0.2-0.5 ms late, which every delay a fault makes would otherwise carry. The cost
-// is up to `spin` of CPU per sleep; zero turns it off.
+// The steady clock and asio::steady_timer on the current coroutine's executor. A sleep (or a
+// wait's deadline) wakes `spin` early and then polls the executor until it is due: on a VM an
+// idle thread's timer wakes it 0.2-0.5 ms late, which every delay a fault makes would
+// otherwise carry. The cost is up to `spin` of CPU per timer; zero turns it off.
 class RealTime final : public TimeSource {
  public:
   explicit RealTime(std::chrono::microseconds spin = {}) : spin_(spin) {}
@@ -44,6 +44,9 @@ class RealTime final : public TimeSource {
   asio::awaitable<bool> wait(faults::Signal& signal, faults::Clock::time_point deadline) override;
 
  private:
+  // Polls until t, or until `signal` (when given) is notified: true if it was.
+  asio::awaitable<bool> spin_until(faults::Clock::time_point t, faults::Signal* signal);
+
   std::chrono::microseconds spin_;
 };
 

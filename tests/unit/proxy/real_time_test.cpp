@@ -1,11 +1,13 @@
-// RealTime, the proxy's clock for faults: a sleep never ends before it is due, with or without
-// the spin before it, and the spin ends at once when the connection is cancelled.
+// RealTime, the proxy's clock for faults: a sleep (or a wait's deadline) never ends before it
+// is due, with or without the spin before it; a wait ends as soon as its signal is notified,
+// in the spin too; and the spin ends at once when the connection is cancelled.
 #include "proxy/pipeline.hpp"
 
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -103,6 +105,57 @@ TEST(RealTime, OtherWorkRunsWhileASleepSpins) {
   context.run_for(5s);
   EXPECT_TRUE(slept);
   EXPECT_GT(turns_meanwhile, 100) << "the spin held the thread";
+}
+
+// Runs `time.wait(signal, now + deadline)`, notifying the signal after `notify_after` (on the
+// same thread, as a fault's other coroutine would); returns the result and how long it took.
+std::pair<bool, Clock::duration> timed_wait(RealTime& time, Clock::duration deadline,
+                                            std::optional<Clock::duration> notify_after) {
+  asio::io_context context(1);
+  faults::Signal signal;
+  bool result = false;
+  auto started = Clock::now();
+  Clock::duration took{};
+  asio::co_spawn(
+      context,
+      [&]() -> asio::awaitable<void> {
+        result = co_await time.wait(signal, started + deadline);
+        took = Clock::now() - started;
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  // Checked on every turn of the executor, so it fires within the spin too. (Declared here:
+  // the posted copies refer to it while the context runs.)
+  std::function<void()> poke = [&] {
+    if (Clock::now() - started >= *notify_after) {
+      signal.notify();
+    } else {
+      asio::post(context, poke);
+    }
+  };
+  if (notify_after) asio::post(context, poke);
+  context.run_for(10s);
+  return {result, took};
+}
+
+TEST(RealTime, AWaitEndsAtItsDeadlineNotBeforeWithOrWithoutSpin) {
+  for (std::chrono::microseconds spin : {0us, 500us, 5000us}) {
+    RealTime time(spin);
+    auto [notified, took] = timed_wait(time, 2ms, std::nullopt);
+    EXPECT_FALSE(notified) << "spin " << spin.count() << "us";
+    EXPECT_GE(took, 2ms) << "spin " << spin.count() << "us";
+    EXPECT_LT(took, 100ms) << "spin " << spin.count() << "us";
+  }
+}
+
+TEST(RealTime, AWaitInItsSpinEndsWhenTheSignalComes) {
+  // A 5 s spin covers the whole 2 s deadline: only the signal, at 20 ms, can end it early.
+  RealTime time(std::chrono::seconds(5));
+  auto [notified, took] = timed_wait(time, 2s, 20ms);
+  EXPECT_TRUE(notified);
+  EXPECT_GE(took, 20ms);
+  EXPECT_LT(took, 1s);
 }
 
 }  // namespace
