@@ -51,6 +51,11 @@ std::function<std::string(const std::string&)> duration_up_to(config::Duration l
   };
 }
 
+// How the start line shows a relay duration: "off" for zero.
+std::string on_for(std::chrono::microseconds d) {
+  return d.count() > 0 ? config::format_duration(d) : "off";
+}
+
 // A checked duration flag, when it was given, into `out`.
 void set_from_flag(const std::string& flag, std::chrono::microseconds& out) {
   if (!flag.empty()) {
@@ -146,10 +151,8 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
       "faultline {} running {} prox{} from {} on {} worker thread{} (busy-poll {}, splice {}, "
       "timer-spin {})",
       FAULTLINE_VERSION, cfg.proxies.size(), cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path,
-      threads, threads == 1 ? "" : "s",
-      workers.busy_poll.count() > 0 ? config::format_duration(workers.busy_poll) : "off",
-      workers.splice && proxy::splice_available() ? "on" : "off",
-      workers.timer_spin.count() > 0 ? config::format_duration(workers.timer_spin) : "off");
+      threads, threads == 1 ? "" : "s", on_for(workers.busy_poll),
+      workers.splice && proxy::splice_available() ? "on" : "off", on_for(workers.timer_spin));
 
   // The control API: the file's `api`, overridden by --api.
   std::unique_ptr<proxy::ApiServer> api;
