@@ -185,7 +185,7 @@ std::string format_duration(Duration d) {
   if (ns < 0) {
     // Only reachable for computed values; INT64_MIN has no positive counterpart.
     if (ns == std::numeric_limits<std::int64_t>::min()) return fmt::format("{}ns", ns);
-    return "-" + format_duration(Duration{-ns});
+    return fmt::format("-{}", format_duration(Duration{-ns}));
   }
   auto v = static_cast<std::uint64_t>(ns);
   // Hours and minutes only when whole: "90m" reads better than "1.5h".
