@@ -70,6 +70,18 @@ void Listener::bind_and_listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
+  // Set before listen so every accepted socket starts on it (no other algorithm is ever
+  // initialised on it); a wildcard address under auto sets each accepted socket instead.
+  const std::string_view algorithm = workers_.options().congestion.for_peer(endpoint.address());
+  congestion_inherited_ = false;
+  if (!algorithm.empty()) {
+    std::string error;
+    congestion_inherited_ = set_congestion(acceptor_.native_handle(), algorithm, error);
+    if (!congestion_inherited_) {
+      log_proxy().warn("proxy {}: congestion control {} refused on the listening socket: {}",
+                       proxy_->name(), algorithm, error);
+    }
+  }
   acceptor_.listen(asio::socket_base::max_listen_connections);
   acceptor_.non_blocking(true);  // accept_loop takes clients with accept4 until EAGAIN
 }
@@ -181,6 +193,11 @@ asio::awaitable<void> Listener::accept_loop() {
         break;
       }
       peer.resize(size);
+      if (!congestion_inherited_) {
+        const std::string_view algorithm = workers_.options().congestion.for_peer(peer.address());
+        std::string ignored;  // best effort: the connection works on the system's default
+        if (!algorithm.empty()) set_congestion(fd, algorithm, ignored);
+      }
       if (mode_ == Mode::resetting) {
         const linger reset{1, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);

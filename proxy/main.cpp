@@ -18,6 +18,7 @@
 #include "config/config.hpp"
 #include "faults/registry.hpp"
 #include "proxy/api_server.hpp"
+#include "proxy/congestion.hpp"
 #include "proxy/ctl.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/server.hpp"
@@ -38,6 +39,7 @@ struct Options {
   std::string busy_poll;  // a duration; empty: the default
   bool no_splice = false;
   std::string timer_spin;  // a duration; empty: the default
+  std::string congestion = "auto";
 };
 
 // The check of a relay-setting flag: a duration with a unit (or 0), at most `limit`.
@@ -140,6 +142,7 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   set_from_flag(opt.busy_poll, workers.busy_poll);
   workers.splice = !opt.no_splice;
   set_from_flag(opt.timer_spin, workers.timer_spin);
+  workers.congestion = proxy::CongestionPolicy::parse(opt.congestion);
   proxy::Server server(control, registry, threads, workers);
   try {
     server.start(cfg);
@@ -149,10 +152,11 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   }
   proxy::log_proxy().info(
       "faultline {} running {} prox{} from {} on {} worker thread{} (busy-poll {}, splice {}, "
-      "timer-spin {})",
+      "timer-spin {}, congestion {})",
       FAULTLINE_VERSION, cfg.proxies.size(), cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path,
       threads, threads == 1 ? "" : "s", on_for(workers.busy_poll),
-      workers.splice && proxy::splice_available() ? "on" : "off", on_for(workers.timer_spin));
+      workers.splice && proxy::splice_available() ? "on" : "off", on_for(workers.timer_spin),
+      workers.congestion.to_string());
 
   // The control API: the file's `api`, overridden by --api.
   std::unique_ptr<proxy::ApiServer> api;
@@ -241,6 +245,11 @@ int main(int argc, char** argv) {
                  "fault timers wake this early and poll until due (delays accurate to "
                  "microseconds, CPU up to this long per timer); 0 turns it off (default: 500us)")
       ->check(duration_up_to(std::chrono::milliseconds(10), "500us"));
+  app.add_option("--congestion", opt.congestion,
+                 "TCP congestion control of the proxy's own sockets: auto (reno on loopback, "
+                 "where pacing buys nothing; the system's elsewhere), system, or a name such as "
+                 "cubic for every leg (default: auto)")
+      ->check([](const std::string& v) { return proxy::CongestionPolicy::check(v); });
   app.add_option("--api", opt.api,
                  "the control API's HOST:PORT, or off (default: the file's api, 127.0.0.1:8474)")
       ->check([](const std::string& v) -> std::string {

@@ -2,10 +2,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <tuple>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "proxy/buffer_pool.hpp"
+#include "proxy/congestion.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/splice_relay.hpp"
 #include "proxy/worker_pool.hpp"
@@ -217,7 +218,22 @@ asio::awaitable<bool> Session::dial() {
     asio::error_code ignored;
     self->upstream_.cancel(ignored);
   });
-  auto [cec, connected] = co_await asio::async_connect(upstream_, endpoints, use_tuple);
+  // Each address in turn, as asio::async_connect would, but with the congestion control set
+  // before the SYN: the socket never starts on another algorithm.
+  const CongestionPolicy& congestion = worker_.options().congestion;
+  asio::error_code cec = asio::error::host_not_found;
+  for (const tcp::endpoint& endpoint : endpoints) {
+    upstream_.close(ec);
+    upstream_.open(endpoint.protocol(), cec);
+    if (cec) continue;
+    if (const std::string_view algorithm = congestion.for_peer(endpoint.address());
+        !algorithm.empty()) {
+      std::string ignored;  // best effort: the connection works on the system's default
+      set_congestion(upstream_.native_handle(), algorithm, ignored);
+    }
+    std::tie(cec) = co_await upstream_.async_connect(endpoint, use_tuple);
+    if (!cec || dial_timed_out_ || ended_) break;
+  }
   dialed_ = true;
   timer.cancel();
   if (dial_timed_out_) {

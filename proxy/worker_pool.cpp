@@ -87,7 +87,7 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-WorkerPool::WorkerPool(std::size_t threads, WorkerOptions options) {
+WorkerPool::WorkerPool(std::size_t threads, WorkerOptions options) : options_(options) {
   if (threads == 0) threads = 1;
   for (std::size_t i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(options));

@@ -15,6 +15,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
+#include "proxy/congestion.hpp"
 #include "proxy/pipeline.hpp"
 
 namespace faultline::proxy {
@@ -32,6 +33,8 @@ struct WorkerOptions {
   // Fault timers wake this early and poll until due (see RealTime): delays accurate to a few
   // microseconds instead of the 0.2-0.5 ms a VM takes to wake a sleeping thread.
   std::chrono::microseconds timer_spin{500};
+  // The congestion control of the proxy's own sockets (see CongestionPolicy).
+  CongestionPolicy congestion;
 };
 
 class Worker {
@@ -68,11 +71,13 @@ class WorkerPool {
   ~WorkerPool();
 
   Worker& next();
+  const WorkerOptions& options() const { return options_; }
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
   // Ends every session (FIN), waits up to `grace` for them, then stops the threads.
   void shutdown(std::chrono::milliseconds grace);
 
  private:
+  WorkerOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<std::size_t> next_{0};
   bool stopped_ = false;

@@ -124,11 +124,11 @@ TEST(Binary, RelayModeFlagsAreLoggedAndBadValuesAreRefused) {
   EchoServer echo;
   std::string path = write_temp_file("modes.yaml", config_for(echo.port()));
   for (const auto& [flags, logged] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{}, "(busy-poll 50us, splice on, timer-spin 500us)"},
-           {{"--busy-poll", "0", "--no-splice", "--timer-spin", "0"},
-            "(busy-poll off, splice off, timer-spin off)"},
-           {{"--busy-poll", "200us", "--timer-spin", "1ms"},
-            "(busy-poll 200us, splice on, timer-spin 1ms)"}}) {
+           {{}, "(busy-poll 50us, splice on, timer-spin 500us, congestion auto)"},
+           {{"--busy-poll", "0", "--no-splice", "--timer-spin", "0", "--congestion", "system"},
+            "(busy-poll off, splice off, timer-spin off, congestion system)"},
+           {{"--busy-poll", "200us", "--timer-spin", "1ms", "--congestion", "reno"},
+            "(busy-poll 200us, splice on, timer-spin 1ms, congestion reno)"}}) {
     std::vector<std::string> argv{binary_path("faultline"), "--config", path, "--api", "off"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     Process p(argv);
@@ -140,7 +140,8 @@ TEST(Binary, RelayModeFlagsAreLoggedAndBadValuesAreRefused) {
     auto sender = std::async(std::launch::async, [&] { return send_all(c.get(), payload); });
     EXPECT_TRUE(read_n(c.get(), payload.size(), 10s).data == payload);
     EXPECT_TRUE(sender.get());
-    auto mode = p.wait_for_line(std::regex(R"(\(busy-poll \S+, splice \S+, timer-spin \S+\))"), 5s);
+    auto mode = p.wait_for_line(
+        std::regex(R"(\(busy-poll \S+, splice \S+, timer-spin \S+, congestion \S+\))"), 5s);
     ASSERT_TRUE(mode) << p.output();
     EXPECT_EQ((*mode)[0].str(), logged);
   }
@@ -153,6 +154,12 @@ TEST(Binary, RelayModeFlagsAreLoggedAndBadValuesAreRefused) {
   EXPECT_NE(bad_spin.output().find("--timer-spin: expected a duration up to 10ms"),
             std::string::npos)
       << bad_spin.output();
+  Process bad_cc({binary_path("faultline"), "--config", path, "--congestion", "no-such-cc"});
+  ASSERT_EQ(bad_cc.wait(5s), 105) << bad_cc.output();
+  EXPECT_NE(bad_cc.output().find("--congestion: no congestion control \"no-such-cc\" in this "
+                                 "kernel (available: "),
+            std::string::npos)
+      << bad_cc.output();
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ class RunningProxy {
  public:
   // `yaml` is a whole config file; use {upstream} for the upstream port, e.g.
   //   proxies: [{name: p, listen: 127.0.0.1:0, upstream: 127.0.0.1:{upstream}}]
-  RunningProxy(const std::string& yaml, std::uint16_t upstream_port, unsigned threads = 2);
+  RunningProxy(const std::string& yaml, std::uint16_t upstream_port, unsigned threads = 2,
+               proxy::WorkerOptions options = {});
   ~RunningProxy();
 
   std::uint16_t port(const std::string& proxy = "") const;
