@@ -70,14 +70,25 @@ void Listener::bind_and_listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
-  // Set before listen so every accepted socket starts on it (no other algorithm is ever
-  // initialised on it); a wildcard address under auto sets each accepted socket instead.
-  const std::string_view algorithm = workers_.options().congestion.for_peer(endpoint.address());
+  // Set before listen so every accepted socket starts on it: no other algorithm ever runs on
+  // it (BBR, once initialised, leaves the socket paced whatever comes after). Under auto a
+  // wildcard listener does the same for its loopback clients and gives every other client
+  // the system's default back after accept.
+  const CongestionPolicy& policy = workers_.options().congestion;
+  std::string_view algorithm = policy.for_peer(endpoint.address());
   congestion_inherited_ = false;
+  restore_congestion_.clear();
+  if (policy.mode() == CongestionPolicy::Mode::automatic && endpoint.address().is_unspecified()) {
+    const std::string system = congestion_of(acceptor_.native_handle());
+    algorithm = policy.for_peer(asio::ip::address_v4::loopback());
+    if (system.empty() || system == algorithm) algorithm = {};  // nothing to change
+    restore_congestion_ = system;
+  }
   if (!algorithm.empty()) {
     std::string error;
     congestion_inherited_ = set_congestion(acceptor_.native_handle(), algorithm, error);
     if (!congestion_inherited_) {
+      restore_congestion_.clear();
       log_proxy().warn("proxy {}: congestion control {} refused on the listening socket: {}",
                        proxy_->name(), algorithm, error);
     }
@@ -193,10 +204,15 @@ asio::awaitable<void> Listener::accept_loop() {
         break;
       }
       peer.resize(size);
-      if (!congestion_inherited_) {
-        const std::string_view algorithm = workers_.options().congestion.for_peer(peer.address());
-        std::string ignored;  // best effort: the connection works on the system's default
-        if (!algorithm.empty()) set_congestion(fd, algorithm, ignored);
+      std::string ignored;  // best effort: the connection works either way
+      if (congestion_inherited_) {
+        if (!restore_congestion_.empty() && !is_loopback(peer.address())) {
+          set_congestion(fd, restore_congestion_, ignored);
+        }
+      } else if (const std::string_view algorithm =
+                     workers_.options().congestion.for_peer(peer.address());
+                 !algorithm.empty()) {
+        set_congestion(fd, algorithm, ignored);  // after the handshake: helps less
       }
       if (mode_ == Mode::resetting) {
         const linger reset{1, 0};

@@ -61,6 +61,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   asio::ip::tcp::endpoint bound_;
   bool open_ = false;
   bool congestion_inherited_ = false;  // set on the listening socket: accepted ones have it
+  std::string restore_congestion_;     // a wildcard listener under auto: for remote clients
   Mode mode_ = Mode::accepting;
   asio::steady_timer wake_;  // a timer as condition variable: cancelled when mode_ changes
   std::list<asio::cancellation_signal> fault_signals_;

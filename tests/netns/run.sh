@@ -9,8 +9,10 @@
 # forward: the server is reachable only through faultline. Asserts, per scenario (10054,
 # partial-recv, from examples/ with these addresses): the robust echo-client exits 0 and met
 # the fault (--json), and the --naive one is caught; and that a direct connect from the client
-# to the server fails. Root only (SKIPPED otherwise). Every namespace and process it made is
-# removed at the end, on failure too. No traffic leaves these namespaces.
+# to the server fails; and that --congestion auto on a 0.0.0.0 listener leaves remote legs on
+# the namespace's default and puts a loopback client on reno. Root only (SKIPPED otherwise).
+# Every namespace and process it made is removed at the end, on failure too. No traffic leaves
+# these namespaces.
 #
 # Binaries: $BUILD_DIR/bin/{faultline,echo-server,echo-client} (default BUILD_DIR: build/).
 set -euo pipefail
@@ -152,5 +154,56 @@ run_scenario() {
 
 run_scenario 10054 resets
 run_scenario partial-recv partial_reads
+
+# --- --congestion auto on a wildcard listener ----------------------------------------------
+# A remote client and the remote upstream keep the namespace's default algorithm; a client on
+# loopback gets reno. Read from the proxy's own sockets with ss.
+cc_port=7002
+default_cc=$(in_ns "$ns_p" cat /proc/sys/net/ipv4/tcp_congestion_control)
+cc_of() {  # ss filter -> the algorithm of the first established socket that matches
+  in_ns "$ns_p" ss -Htin state established "$1" | awk 'NR % 2 == 0 { print $1; exit }'
+}
+has_socket() { [ -n "$(cc_of "$1")" ]; }
+hold_connection() {  # namespace, address: a client that sends 4 bytes, reads the echo, waits
+  ip netns exec "$1" timeout 30 bash -c "exec 3<>/dev/tcp/$2/$cc_port && printf ping >&3 &&
+    read -r -t 25 -N 4 echoed <&3 && read -r -t 25 -N 1 more <&3" &
+  pids+=($!)
+  holder=$!
+}
+if [ "$default_cc" = reno ]; then
+  say "congestion: the namespace's default is reno, nothing to tell apart (skipped)"
+else
+  cat >"$work/congestion.yaml" <<YAML
+proxies:
+  - name: wildcard
+    listen: 0.0.0.0:$cc_port
+    upstream: $server_ip:$server_port
+YAML
+  ip netns exec "$ns_p" "$bin/faultline" --config "$work/congestion.yaml" --api off \
+    >"$work/faultline-congestion.log" 2>&1 &
+  cc_pid=$!
+  pids+=($cc_pid)
+  wait_for 10 "faultline (congestion) to listen on :$cc_port" listening "$ns_p" "$cc_port"
+
+  hold_connection "$ns_c" "$proxy_c_ip"
+  wait_for 10 "the remote client's two legs" has_socket "( dport = :$server_port )"
+  wait_for 10 "the remote client's leg" has_socket "( sport = :$cc_port and dst $client_ip )"
+  got=$(cc_of "( sport = :$cc_port and dst $client_ip )")
+  [ "$got" = "$default_cc" ] || fail "congestion: remote client leg runs $got, expected the default $default_cc"
+  got=$(cc_of "( dport = :$server_port )")
+  [ "$got" = "$default_cc" ] || fail "congestion: remote upstream leg runs $got, expected the default $default_cc"
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+
+  hold_connection "$ns_p" 127.0.0.1
+  wait_for 10 "the loopback client's leg" has_socket "( sport = :$cc_port and dst 127.0.0.1 )"
+  got=$(cc_of "( sport = :$cc_port and dst 127.0.0.1 )")
+  [ "$got" = reno ] || fail "congestion: loopback client leg runs $got, expected reno"
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  say "congestion auto on 0.0.0.0: remote client and upstream legs $default_cc, loopback client leg reno"
+  kill -TERM "$cc_pid"
+  wait "$cc_pid" || fail "faultline (congestion) exited $? on SIGTERM, expected 0"
+fi
 
 say "PASSED in $(( $(date +%s) - start )) s"
