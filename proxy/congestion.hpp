@@ -2,7 +2,7 @@
 //
 // Where BBR is the system's default, every segment a socket sends is paced by a model of the
 // path's bandwidth. Loopback has no bottleneck to model: through the relay that model and its
-// timers cost a third of the throughput and add timing of the kernel's own to the bytes
+// timers cost about 40 % of the throughput and add timing of the kernel's own to the bytes
 // (docs/performance.md). `auto` puts loopback legs on reno (built into every kernel, allowed
 // for every user, never paces) and leaves every other leg to the system; a name puts every leg
 // on that algorithm; `system` leaves the sockets alone.
@@ -29,8 +29,8 @@ class CongestionPolicy {
   Mode mode() const { return mode_; }
   std::string to_string() const;  // as parsed: "auto", "system", "cubic"
 
-  // The algorithm for a leg whose far end is `peer`; empty: leave the socket alone. A
-  // listener bound to a loopback address passes it to every socket it accepts.
+  // The algorithm for a leg whose far end is `peer`; empty: leave the socket alone. Set on a
+  // listening socket, it passes to every socket accepted there (see Listener).
   std::string_view for_peer(const asio::ip::address& peer) const;
 
  private:

@@ -6,21 +6,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <fstream>
-
 #include "proxy/congestion.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/proxy_fixture.hpp"
 
 namespace faultline::test {
 namespace {
-
-std::string system_default() {
-  std::ifstream in("/proc/sys/net/ipv4/tcp_congestion_control");
-  std::string name;
-  in >> name;
-  return name;
-}
 
 std::uint16_t port_of(const sockaddr_storage& a) {
   if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
@@ -78,14 +69,16 @@ Legs legs_of(const std::string& yaml, proxy::WorkerOptions options) {
 }
 
 TEST(Congestion, AutoPutsBothLoopbackLegsOnReno) {
-  if (system_default() == "reno") GTEST_SKIP() << "the system's default is reno: nothing to tell";
+  if (system_congestion() == "reno")
+    GTEST_SKIP() << "the system's default is reno: nothing to tell";
   Legs legs = legs_of(one_proxy_yaml(), {});
   EXPECT_EQ(legs.client, "reno");
   EXPECT_EQ(legs.upstream, "reno");
 }
 
 TEST(Congestion, AutoOnAWildcardListenerSetsEachLoopbackClient) {
-  if (system_default() == "reno") GTEST_SKIP() << "the system's default is reno: nothing to tell";
+  if (system_congestion() == "reno")
+    GTEST_SKIP() << "the system's default is reno: nothing to tell";
   const std::string yaml =
       "proxies:\n"
       "  - name: p\n"
@@ -97,12 +90,13 @@ TEST(Congestion, AutoOnAWildcardListenerSetsEachLoopbackClient) {
 }
 
 TEST(Congestion, SystemLeavesTheSystemsDefaultOnBothLegs) {
-  if (system_default() == "reno") GTEST_SKIP() << "the system's default is reno: nothing to tell";
+  if (system_congestion() == "reno")
+    GTEST_SKIP() << "the system's default is reno: nothing to tell";
   proxy::WorkerOptions options;
   options.congestion = proxy::CongestionPolicy::parse("system");
   Legs legs = legs_of(one_proxy_yaml(), options);
-  EXPECT_EQ(legs.client, system_default());
-  EXPECT_EQ(legs.upstream, system_default());
+  EXPECT_EQ(legs.client, system_congestion());
+  EXPECT_EQ(legs.upstream, system_congestion());
 }
 
 }  // namespace

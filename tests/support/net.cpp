@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include <asio/co_spawn.hpp>
@@ -281,6 +282,13 @@ std::uint64_t raise_fd_limit(std::uint64_t want) {
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
   return rl.rlim_cur;
+}
+
+std::string system_congestion() {
+  std::ifstream in("/proc/sys/net/ipv4/tcp_congestion_control");
+  std::string name;
+  in >> name;
+  return name;
 }
 
 }  // namespace faultline::test

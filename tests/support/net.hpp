@@ -58,6 +58,8 @@ ReadResult read_to_eof(int fd, Ms timeout);
 
 void set_linger_reset(int fd);  // SO_LINGER {1, 0}: the next close sends an RST
 void shutdown_write(int fd);
+// This network namespace's default TCP congestion control (net.ipv4.tcp_congestion_control).
+std::string system_congestion();
 
 std::string random_bytes(std::size_t n, std::uint64_t seed);
 

@@ -7,8 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
-
 #include "tests/support/net.hpp"
 
 namespace faultline::proxy {
@@ -74,16 +72,9 @@ TEST(CongestionPolicy, SetOnASocketReadsBack) {
   ::close(fd);
 }
 
-std::string system_default() {
-  std::ifstream in("/proc/sys/net/ipv4/tcp_congestion_control");
-  std::string name;
-  in >> name;
-  return name;
-}
-
 TEST(CongestionPolicy, AnAcceptedSocketInheritsTheListeners) {
   // Listener::bind_and_listen relies on this: set once before listen, every client has it.
-  if (system_default() == "reno") GTEST_SKIP() << "the system's default is reno already";
+  if (test::system_congestion() == "reno") GTEST_SKIP() << "the system's default is reno already";
   std::uint16_t port = 0;
   test::Fd listener = test::listen_tcp(&port);
   ASSERT_TRUE(listener);
@@ -95,7 +86,7 @@ TEST(CongestionPolicy, AnAcceptedSocketInheritsTheListeners) {
   test::Fd accepted(::accept(listener.get(), nullptr, nullptr));
   ASSERT_TRUE(accepted);
   EXPECT_EQ(congestion_of(accepted.get()), "reno");
-  EXPECT_EQ(congestion_of(client.get()), system_default());
+  EXPECT_EQ(congestion_of(client.get()), test::system_congestion());
 }
 
 }  // namespace
