@@ -33,10 +33,10 @@ Legs legs_of(const std::string& yaml, proxy::WorkerOptions options) {
   EXPECT_TRUE(c);
   EXPECT_TRUE(send_all(c.get(), "ping"));
   EXPECT_EQ(read_n(c.get(), 4, 5s).data, "ping");
+  const std::uint16_t client_port = local_port(c.get());
   Legs legs{"none", {}};
   for (const TcpSocketInfo& s : established_tcp_sockets()) {
-    if (s.local_port == proxy.port() && s.peer_port == local_port(c.get()))
-      legs.client = s.congestion;
+    if (s.local_port == proxy.port() && s.peer_port == client_port) legs.client = s.congestion;
     if (s.peer_port == echo.port()) legs.upstream.push_back(s.congestion);
   }
   return legs;

@@ -35,8 +35,9 @@ bool dump_family(int nl, std::uint8_t family, std::vector<TcpSocketInfo>& out) {
   }
   alignas(nlmsghdr) char buffer[32 * 1024];
   for (;;) {
-    const ssize_t n = ::recv(nl, buffer, sizeof buffer, 0);
-    if (n <= 0) return false;
+    // MSG_TRUNC: n is the datagram's full length, so a reply bigger than the buffer shows.
+    const ssize_t n = ::recv(nl, buffer, sizeof buffer, MSG_TRUNC);
+    if (n <= 0 || static_cast<std::size_t>(n) > sizeof buffer) return false;
     int left = static_cast<int>(n);
     for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, left);
          h = NLMSG_NEXT(h, left)) {
