@@ -26,7 +26,7 @@
 #include "proxy/buffer_pool.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/pipeline.hpp"
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 
 namespace {
 
@@ -169,7 +169,8 @@ class Rig final : private proxy::TaskSpawner {
   }
   asio::awaitable<void> finish() { co_await pipeline_->head().finish(); }
 
-  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make, Kind) override {
+  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
+                                   proxy::TaskKind) override {
     asio::cancellation_signal& s = signals_.emplace_back();
     asio::co_spawn(context_, make(),
                    asio::bind_cancellation_slot(s.slot(), [](std::exception_ptr) {}));

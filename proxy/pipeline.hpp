@@ -17,56 +17,16 @@
 
 #include "faults/fault.hpp"
 #include "proxy/proxy_state.hpp"
+#include "proxy/task_spawner.hpp"
+#include "proxy/time_source.hpp"
 
 namespace faultline::proxy {
-
-// Where a pipeline's time comes from: the steady clock and Asio timers in the proxy, a virtual
-// clock in unit tests (so a fault's pieces and times can be checked exactly).
-class TimeSource {
- public:
-  virtual ~TimeSource() = default;
-  virtual faults::Clock::time_point now() const = 0;
-  virtual asio::awaitable<void> sleep_until(faults::Clock::time_point t) = 0;  // throws on cancel
-  // true when `signal` was notified, false at the deadline; throws on cancel.
-  virtual asio::awaitable<bool> wait(faults::Signal& signal,
-                                     faults::Clock::time_point deadline) = 0;
-};
-
-// The steady clock and asio::steady_timer on the current coroutine's executor. A sleep (or a
-// wait's deadline) wakes `spin` early and then polls the executor until it is due: on a VM an
-// idle thread's timer wakes it 0.2-0.5 ms late, which every delay a fault makes would
-// otherwise carry. The cost is up to `spin` of CPU per timer; zero turns it off.
-class RealTime final : public TimeSource {
- public:
-  explicit RealTime(std::chrono::microseconds spin = {}) : spin_(spin) {}
-  faults::Clock::time_point now() const override { return faults::Clock::now(); }
-  asio::awaitable<void> sleep_until(faults::Clock::time_point t) override;
-  asio::awaitable<bool> wait(faults::Signal& signal, faults::Clock::time_point deadline) override;
-
- private:
-  // Polls until t, or until `signal` (when given) is notified: true if it was.
-  asio::awaitable<bool> spin_until(faults::Clock::time_point t, faults::Signal* signal);
-
-  std::chrono::microseconds spin_;
-};
 
 struct ConnectionInfo {
   std::uint64_t id = 0;     // process-wide, "[C42]" in logs
   std::uint64_t index = 0;  // 1-based accept order within the proxy (for `connections`)
   faults::Clock::time_point connected_at;
   std::shared_ptr<ProxyState> proxy;
-};
-
-// Runs a pipeline's coroutines for it: the session, which cancels them when the connection
-// ends (or, through the returned signal, when a stage leaves the pipeline).
-class TaskSpawner {
- public:
-  // Data-path tasks (queue drainers) must end before the connection does; watchers are
-  // cancelled when it ends.
-  enum class Kind { data, watcher };
-  virtual ~TaskSpawner() = default;
-  virtual asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                           Kind kind) = 0;
 };
 
 class Pipeline {

@@ -2,6 +2,14 @@
 
 namespace faultline::proxy {
 
+std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSpec>& specs,
+                                               const faults::FaultRegistry& registry) {
+  auto set = std::make_shared<FaultSet>();
+  for (const auto& spec : specs)
+    set->faults.push_back(registry.compile(spec));
+  return set;
+}
+
 const char* to_string(CloseCause c) {
   switch (c) {
     case CloseCause::fin:

@@ -26,6 +26,10 @@ struct FaultSet {
   std::vector<faults::CompiledFault> faults;  // in pipeline order
 };
 
+// Compiles a proxy's fault specs through the registry; throws config::ConfigError.
+std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSpec>& specs,
+                                               const faults::FaultRegistry& registry);
+
 // How a connection ended, as counted in the metrics.
 enum class CloseCause { fin, rst, error, timeout, fault, shutdown };
 inline constexpr std::size_t kCloseCauses = 6;

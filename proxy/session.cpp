@@ -108,9 +108,8 @@ asio::cancellation_signal* Session::spawn_task(std::function<asio::awaitable<voi
 }
 
 asio::cancellation_signal& Session::spawn(std::function<asio::awaitable<void>()> make,
-                                          TaskSpawner::Kind kind) {
-  return *spawn_task(std::move(make),
-                     kind == TaskSpawner::Kind::data ? TaskKind::data : TaskKind::watcher);
+                                          TaskKind kind) {
+  return *spawn_task(std::move(make), kind);
 }
 
 void Session::task_done(TaskKind kind, std::exception_ptr error) {

@@ -67,10 +67,9 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   asio::awaitable<void> discard_until_closed(asio::ip::tcp::socket& socket);
   // Data-path tasks (pumps, queue drainers) must all end before the connection does; the
   // others (watchers) are cancelled then. Every task is cancelled on abort.
-  enum class TaskKind { control, data, watcher };
   asio::cancellation_signal* spawn_task(std::function<asio::awaitable<void>()> make, TaskKind kind);
   asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                   TaskSpawner::Kind kind) override;
+                                   TaskKind kind) override;
   asio::awaitable<void> follow_fault_changes(Direction direction);
   void task_done(TaskKind kind, std::exception_ptr error);
   void close_sockets();

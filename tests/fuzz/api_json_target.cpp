@@ -1,16 +1,14 @@
-// Fuzz target: the control API's JSON bodies (proxy/toxic_json.hpp), the functions the HTTP
-// handlers call on a request body. Documented failure: proxy::ControlError (a 4xx).
+// Fuzz target: the control API's JSON bodies (api/toxic_json.hpp), the functions the HTTP
+// handlers call on a request body. Documented failure: api::HttpError (a 4xx).
 #include <string>
 
 #include "faults/registry.hpp"
-#include "proxy/server.hpp"
-#include "proxy/toxic_json.hpp"
+#include "control/server.hpp"
+#include "api/toxic_json.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 
 namespace faultline::fuzz {
 namespace {
-
-namespace api = proxy::api;
 
 const faults::FaultRegistry& registry() {
   static const faults::FaultRegistry* r = [] {
@@ -26,7 +24,7 @@ std::string dump(const api::ojson& j) {
   return j.dump(-1, ' ', false, api::json::error_handler_t::replace);
 }
 
-void check_error(const proxy::ControlError& e) {
+void check_error(const api::HttpError& e) {
   FUZZ_CHECK(e.status() >= 400 && e.status() < 500, e.what());
   // The error body is valid JSON whatever bytes the message holds.
   api::json body = api::json::parse(api::error_body(e.status(), e.what()));
@@ -41,7 +39,7 @@ void round_trip(const config::FaultSpec& spec) {
   try {
     again = api::toxic_from_json(api::parse_body(text), registry());
     api::check_toxic(again, registry());
-  } catch (const proxy::ControlError& e) {
+  } catch (const api::HttpError& e) {
     finding(std::string("GET output refused by POST: ") + e.what() + " body " + text);
   }
   // The same toxic (key order aside: defaults are listed first until they are set).
@@ -68,7 +66,7 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
         break;
       }
       case 1: {  // POST/PATCH /proxies/{name}
-        proxy::ProxyPatch patch = api::patch_from_json(j);
+        control::ProxyPatch patch = api::patch_from_json(j);
         FUZZ_CHECK(!patch.upstream || patch.upstream->port != 0, body);
         break;
       }
@@ -90,7 +88,7 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
         break;
       }
     }
-  } catch (const proxy::ControlError& e) {
+  } catch (const api::HttpError& e) {
     check_error(e);
   }
 }

@@ -4,7 +4,7 @@
 
 #include "config/config.hpp"
 #include "faults/registry.hpp"
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 
 namespace faultline::fuzz {
@@ -49,7 +49,7 @@ void fuzz_config(const std::uint8_t* data, std::size_t size) {
   // --check's second half: every fault's type and attributes. Then one instance of each,
   // as a connection (or the listener) would make it.
   try {
-    proxy::validate(cfg, registry());
+    control::validate(cfg, registry());
   } catch (const config::ConfigError&) {
     return;
   }

@@ -39,8 +39,8 @@ void fuzz_units(const std::uint8_t* data, std::size_t size);
 // the same frames and the same oversize verdict as a reference decoder reading it whole;
 // FrameCounter agrees on frame boundaries; re-encoding the frames round-trips.
 void fuzz_frame(const std::uint8_t* data, std::size_t size);
-// proxy/toxic_json.hpp: byte 0 picks the document (proxy, proxy patch, toxic, toxic merge),
-// the rest is an HTTP body. Each either succeeds or throws proxy::ControlError; a toxic that
+// api/toxic_json.hpp: byte 0 picks the document (proxy, proxy patch, toxic, toxic merge),
+// the rest is an HTTP body. Each either succeeds or throws api::HttpError; a toxic that
 // passes check_toxic survives a GET -> POST round trip (toxic_to_json, then parse again).
 void fuzz_api_json(const std::uint8_t* data, std::size_t size);
 

@@ -16,7 +16,7 @@
 #include <asio/post.hpp>
 #include <nlohmann/json.hpp>
 
-#include "proxy/api_server.hpp"
+#include "api/api_server.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/proxy_fixture.hpp"
@@ -42,7 +42,7 @@ class ApiFixture {
   std::uint16_t proxy_port(const std::string& name = "") { return proxy_.port(name); }
   std::uint16_t echo_port() const { return echo_.port(); }
   RunningProxy& proxy() { return proxy_; }
-  proxy::ApiServer& api() { return api_; }
+  api::ApiServer& api() { return api_; }
 
   httplib::Client client(httplib::Headers headers = {}) {
     httplib::Client c("127.0.0.1", api_.port());
@@ -85,8 +85,8 @@ class ApiFixture {
   }
 
  private:
-  static proxy::ApiOptions options(std::string token) {
-    proxy::ApiOptions o;
+  static api::ApiOptions options(std::string token) {
+    api::ApiOptions o;
     o.listen = config::Endpoint{"127.0.0.1", 0};
     o.token = std::move(token);
     o.version = "test";
@@ -95,7 +95,7 @@ class ApiFixture {
 
   EchoServer echo_;
   RunningProxy proxy_;
-  proxy::ApiServer api_;  // after proxy_: stopped first
+  api::ApiServer api_;  // after proxy_: stopped first
 };
 
 // One echo round trip of `msg` on an open connection; returns how long it took (ms), or -1.

@@ -19,8 +19,8 @@
 
 #include "config/config.hpp"
 #include "faults/registry.hpp"
-#include "proxy/api_server.hpp"
-#include "proxy/server.hpp"
+#include "api/api_server.hpp"
+#include "control/server.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/proxy_fixture.hpp"
 
@@ -49,7 +49,7 @@ Verdict check_config(std::string_view yaml) {
   auto t = steady_clock::now();
   try {
     config::Config cfg = config::load_config_string(yaml, "bad.yaml");
-    proxy::validate(cfg, *registry);
+    control::validate(cfg, *registry);
     v.ok = true;
   } catch (const config::ConfigError& e) {
     v.error = e.what();
@@ -396,15 +396,15 @@ class Api {
   }
 
  private:
-  static proxy::ApiOptions options() {
-    proxy::ApiOptions o;
+  static api::ApiOptions options() {
+    api::ApiOptions o;
     o.listen = config::Endpoint{"127.0.0.1", 0};
     o.version = "test";
     return o;
   }
   EchoServer echo_;
   RunningProxy proxy_;
-  proxy::ApiServer api_;
+  api::ApiServer api_;
 };
 
 void expect_error_body(const Api::Reply& r, int status) {

@@ -11,7 +11,7 @@
 
 #include "config/config.hpp"
 #include "proxy/logging.hpp"
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 
 namespace faultline::test {
 namespace {
@@ -175,7 +175,8 @@ asio::awaitable<void> FaultHarness::feed() {
   }
 }
 
-asio::cancellation_signal& FaultHarness::spawn(std::function<asio::awaitable<void>()> make, Kind) {
+asio::cancellation_signal& FaultHarness::spawn(std::function<asio::awaitable<void>()> make,
+                                               proxy::TaskKind) {
   asio::cancellation_signal& signal = signals_.emplace_back();
   asio::co_spawn(context_.get_executor(), make(),
                  asio::bind_cancellation_slot(signal.slot(), asio::detached));

@@ -84,7 +84,8 @@ class FaultHarness : private proxy::TaskSpawner {
  private:
   class RecordingSink;
   asio::awaitable<void> feed();
-  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make, Kind kind) override;
+  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
+                                   proxy::TaskKind kind) override;
 
   asio::io_context context_;
   VirtualClock clock_{context_};

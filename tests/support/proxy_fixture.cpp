@@ -27,7 +27,7 @@ RunningProxy::RunningProxy(const std::string& yaml, std::uint16_t upstream_port,
   proxy::setup_logging(level ? level : "warn", config::LogFormat::text);
   faults::register_builtin_faults(registry_);
   first_ = cfg.proxies.front().name;
-  server_ = std::make_unique<proxy::Server>(control_, registry_, threads, options);
+  server_ = std::make_unique<control::Server>(control_, registry_, threads, options);
   server_->start(cfg);
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(control_);

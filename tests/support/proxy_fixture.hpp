@@ -10,7 +10,7 @@
 #include <asio/io_context.hpp>
 
 #include "faults/registry.hpp"
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 
 namespace faultline::test {
 
@@ -27,13 +27,13 @@ class RunningProxy {
   // of a `faults:` list). Runs on the control thread; returns when applied to the proxy
   // (open connections move to it before their next chunk, idle ones at once).
   void set_faults(const std::string& faults_yaml, const std::string& proxy = "");
-  proxy::Server& server() { return *server_; }
+  control::Server& server() { return *server_; }
   asio::io_context& control() { return control_; }
 
  private:
   faults::FaultRegistry registry_;
   asio::io_context control_{1};
-  std::unique_ptr<proxy::Server> server_;
+  std::unique_ptr<control::Server> server_;
   std::thread thread_;
   std::string first_;
 };

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "config/units.hpp"
-#include "proxy/server.hpp"
-#include "proxy/toxic_json.hpp"
+#include "control/server.hpp"
+#include "api/toxic_json.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 
 namespace faultline::fuzz {
@@ -47,9 +47,9 @@ TEST(FuzzFindings, NumberBeyondDoubleIsABadBodyNotAnInternalError) {
        {R"({"a":1e400})", R"({"attributes":{"latency":1e30300}})", R"([-1e99999])"}) {
     SCOPED_TRACE(body);
     try {
-      proxy::api::parse_body(body);
+      api::parse_body(body);
       ADD_FAILURE() << "parsed";
-    } catch (const proxy::ControlError& e) {
+    } catch (const api::HttpError& e) {
       EXPECT_EQ(e.status(), 400);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "escaped as " << e.what();

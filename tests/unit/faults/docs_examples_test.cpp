@@ -8,7 +8,7 @@
 
 #include "config/config.hpp"
 #include "faults/registry.hpp"
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 #include "tests/support/fault_harness.hpp"
 
 namespace faultline::test {
@@ -63,7 +63,7 @@ TEST(DocsExamples, EveryFaultExampleInDocsFaultsMdLoads) {
           "    faults:\n" +
               indented,
           "docs/faults.md block");
-      proxy::validate(cfg, registry);
+      control::validate(cfg, registry);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "docs/faults.md:" << b.line << ": " << e.what() << "\n" << b.text;
     }
@@ -92,7 +92,7 @@ TEST(DocsExamples, EveryExampleScenarioValidates) {
     ++files;
     try {
       config::Config cfg = config::load_config_file(entry.path().string());
-      proxy::validate(cfg, registry);
+      control::validate(cfg, registry);
     } catch (const std::exception& e) {
       ADD_FAILURE() << e.what();
     }

@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 
-namespace faultline::proxy {
+namespace faultline::api {
+
+using control::ProxyView;
 
 // Every metric is prefixed faultline_ and carries HELP and TYPE lines; per proxy (and per
 // direction, close cause or fault type where that applies).
@@ -15,4 +17,4 @@ std::string render_metrics(const std::vector<ProxyView>& proxies, const std::str
 // The content type Prometheus expects for that text.
 inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-}  // namespace faultline::proxy
+}  // namespace faultline::api

@@ -1,10 +1,15 @@
-#include "proxy/metrics.hpp"
+#include "api/metrics.hpp"
 
 #include <functional>
 
 #include <fmt/format.h>
 
-namespace faultline::proxy {
+namespace faultline::api {
+
+using proxy::CloseCause;
+using proxy::Direction;
+using proxy::kCloseCauses;
+using proxy::to_string;
 namespace {
 
 // A label value: backslash, double quote and newline escaped.
@@ -112,4 +117,4 @@ std::string render_metrics(const std::vector<ProxyView>& proxies, const std::str
   return std::move(w.out());
 }
 
-}  // namespace faultline::proxy
+}  // namespace faultline::api

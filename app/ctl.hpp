@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-namespace faultline::proxy {
+namespace faultline::app {
 
 class Ctl {
  public:
@@ -26,4 +26,4 @@ class Ctl {
   std::string version_;
 };
 
-}  // namespace faultline::proxy
+}  // namespace faultline::app

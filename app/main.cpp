@@ -17,11 +17,11 @@
 
 #include "config/config.hpp"
 #include "faults/registry.hpp"
-#include "proxy/api_server.hpp"
+#include "api/api_server.hpp"
 #include "proxy/congestion.hpp"
-#include "proxy/ctl.hpp"
+#include "app/ctl.hpp"
 #include "proxy/logging.hpp"
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 #include "proxy/splice_relay.hpp"
 
 namespace {
@@ -68,7 +68,7 @@ void set_from_flag(const std::string& flag, std::chrono::microseconds& out) {
 int check(const std::string& path, const faults::FaultRegistry& registry) {
   try {
     config::Config cfg = config::load_config_file(path);
-    proxy::validate(cfg, registry);
+    control::validate(cfg, registry);
     std::size_t faults = 0;
     for (const auto& p : cfg.proxies)
       faults += p.faults.size();
@@ -120,7 +120,7 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   config::Config cfg;
   try {
     cfg = config::load_config_file(opt.config_path);
-    proxy::validate(cfg, registry);
+    control::validate(cfg, registry);
   } catch (const config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 1;
@@ -143,10 +143,10 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   workers.splice = !opt.no_splice;
   set_from_flag(opt.timer_spin, workers.timer_spin);
   workers.congestion = proxy::CongestionPolicy::parse(opt.congestion);
-  proxy::Server server(control, registry, threads, workers);
+  control::Server server(control, registry, threads, workers);
   try {
     server.start(cfg);
-  } catch (const proxy::StartError& e) {
+  } catch (const control::StartError& e) {
     proxy::log_proxy().error("{}", e.what());
     return 1;
   }
@@ -159,7 +159,7 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
       workers.congestion.to_string());
 
   // The control API: the file's `api`, overridden by --api.
-  std::unique_ptr<proxy::ApiServer> api;
+  std::unique_ptr<api::ApiServer> api;
   config::ApiConfig api_cfg = cfg.api;
   if (opt.api == "off") {
     api_cfg.enabled = false;
@@ -168,15 +168,15 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
     api_cfg.listen = *config::parse_endpoint(opt.api);  // checked when parsing the options
   }
   if (api_cfg.enabled) {
-    proxy::ApiOptions api_opt;
+    api::ApiOptions api_opt;
     api_opt.listen = api_cfg.listen;
     api_opt.token = api_cfg.token;
     api_opt.config_path = opt.config_path;
     api_opt.version = FAULTLINE_VERSION;
-    api = std::make_unique<proxy::ApiServer>(server, api_opt);
+    api = std::make_unique<api::ApiServer>(server, api_opt);
     try {
       api->start();
-    } catch (const proxy::StartError& e) {
+    } catch (const control::StartError& e) {
       proxy::log_api().error("{}", e.what());
       server.stop(std::chrono::milliseconds(500));
       return 1;
@@ -193,7 +193,7 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
     if (signo == SIGHUP) {
       proxy::log_config().info("SIGHUP received: reloading {}", opt.config_path);
       try {
-        proxy::reload_config(server, opt.config_path);
+        control::reload_config(server, opt.config_path);
       } catch (const config::ConfigError&) {
         // logged by reload_config with its file:line:col
       } catch (const std::exception& e) {
@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
         if (v == "off" || config::parse_endpoint(v)) return "";
         return "expected HOST:PORT or off, got \"" + v + "\"";
       });
-  proxy::Ctl ctl(app, FAULTLINE_VERSION);
+  app::Ctl ctl(app, FAULTLINE_VERSION);
   CLI11_PARSE(app, argc, argv);
   if (ctl.selected()) return ctl.run();
 

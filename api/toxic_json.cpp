@@ -1,4 +1,4 @@
-#include "proxy/toxic_json.hpp"
+#include "api/toxic_json.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace faultline::proxy::api {
+namespace faultline::api {
 namespace {
 
 // Toxiproxy's unit for a numeric attribute; `none` keeps the number as it is.
@@ -61,7 +61,7 @@ Unit unit_of(std::string_view type, std::string_view attr) {
 }
 
 [[noreturn]] void bad(std::string_view what) {
-  throw ControlError(400, fmt::format("bad request body: {}", what));
+  throw HttpError(400, fmt::format("bad request body: {}", what));
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -303,7 +303,7 @@ void merge_attributes(config::FaultSpec& spec, const json& body, const std::stri
 const faults::FaultType& known_type(const json& body, const faults::FaultRegistry& registry) {
   auto type = string_field(body, "type");
   const faults::FaultType* t = type ? registry.find(*type) : nullptr;
-  if (!t) throw ControlError(400, "invalid toxic type");
+  if (!t) throw HttpError(400, "invalid toxic type");
   return *t;
 }
 
@@ -369,9 +369,9 @@ config::ProxyConfig proxy_from_json(const json& body, const faults::FaultRegistr
   require_object(body);
   config::ProxyConfig pc;
   auto name = string_field(body, "name");
-  if (!name || name->empty()) throw ControlError(400, "missing required field: name");
+  if (!name || name->empty()) throw HttpError(400, "missing required field: name");
   auto upstream = string_field(body, "upstream");
-  if (!upstream || upstream->empty()) throw ControlError(400, "missing required field: upstream");
+  if (!upstream || upstream->empty()) throw HttpError(400, "missing required field: upstream");
   check_name(*name, "name");
   pc.name = *name;
   auto listen = string_field(body, "listen");
@@ -384,7 +384,7 @@ config::ProxyConfig proxy_from_json(const json& body, const faults::FaultRegistr
     for (const auto& t : *toxics) {
       config::FaultSpec spec = toxic_from_json(t, registry);
       for (const auto& other : pc.faults) {
-        if (other.name == spec.name) throw ControlError(409, "toxic already exists");
+        if (other.name == spec.name) throw HttpError(409, "toxic already exists");
       }
       pc.faults.push_back(std::move(spec));
     }
@@ -425,7 +425,7 @@ config::FaultSpec toxic_from_json(const json& body, const faults::FaultRegistry&
   } else if (stream == "both") {
     spec.stream = config::Stream::both;
   } else {
-    throw ControlError(400, "stream was invalid, can be either upstream or downstream");
+    throw HttpError(400, "stream was invalid, can be either upstream or downstream");
   }
   auto name = string_field(body, "name");
   // Toxiproxy's default name: the type as written and the stream.
@@ -452,8 +452,7 @@ void check_toxic(const config::FaultSpec& spec, const faults::FaultRegistry& reg
     if (!spec.field.empty() && field.rfind(spec.field + ".", 0) == 0) {
       field = field.substr(spec.field.size() + 1);
     }
-    throw ControlError(400,
-                       field.empty() ? e.expected() : fmt::format("{}: {}", field, e.expected()));
+    throw HttpError(400, field.empty() ? e.expected() : fmt::format("{}: {}", field, e.expected()));
   }
 }
 
@@ -502,4 +501,4 @@ ojson proxy_to_json(const ProxyView& view, const faults::FaultRegistry& registry
   return out;
 }
 
-}  // namespace faultline::proxy::api
+}  // namespace faultline::api

@@ -10,9 +10,12 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "proxy/server.hpp"
+#include "api/errors.hpp"
+#include "control/server.hpp"
 
-namespace faultline::proxy {
+namespace faultline::api {
+
+using control::Server;
 
 // What GET /version reports: the Toxiproxy release whose API this one follows. A plain
 // semantic version, so that every client parses it (see docs/api.md).
@@ -50,13 +53,7 @@ class ApiServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Re-reads `path` and applies it to the running proxies (call on the control thread): proxies
-// whose listen and upstream are unchanged keep their connections and get the new faults. A bad
-// file changes nothing: config::ConfigError (FILE:LINE:COL: field: expected) is logged and
-// rethrown. Returns a one-line summary.
-std::string reload_config(Server& server, const std::string& path);
-
 // True for 127.0.0.0/8, ::1 and "localhost": addresses other machines cannot reach.
 bool is_loopback_host(const std::string& host);
 
-}  // namespace faultline::proxy
+}  // namespace faultline::api

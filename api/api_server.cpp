@@ -1,4 +1,4 @@
-#include "proxy/api_server.hpp"
+#include "api/api_server.hpp"
 
 #include <sys/socket.h>
 
@@ -18,13 +18,13 @@
 #include <asio/post.hpp>
 
 #include "proxy/logging.hpp"
-#include "proxy/metrics.hpp"
-#include "proxy/toxic_json.hpp"
+#include "api/metrics.hpp"
+#include "api/toxic_json.hpp"
 
-namespace faultline::proxy {
+namespace faultline::api {
 
-using api::json;
-using api::ojson;
+using proxy::log_api;
+using proxy::log_config;
 
 namespace {
 
@@ -53,12 +53,12 @@ struct Body {
   explicit Body(const std::string& text) {
     try {
       value = api::parse_body(text);
-    } catch (const ControlError& e) {
+    } catch (const HttpError& e) {
       error = e.what();
     }
   }
   const json& get() const {
-    if (!value) throw ControlError(400, error);
+    if (!value) throw HttpError(400, error);
     return *value;
   }
 };
@@ -85,26 +85,6 @@ std::string fault_list(const std::vector<config::FaultSpec>& faults, std::string
 
 bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
-std::string reload_config(Server& server, const std::string& path) {
-  config::Config cfg;
-  try {
-    cfg = config::load_config_file(path);
-    validate(cfg, server.registry());
-  } catch (const config::ConfigError& e) {
-    log_config().error("reload refused, the running configuration is unchanged: {}", e.what());
-    throw;
-  }
-  server.apply(cfg);
-  std::size_t faults = 0;
-  for (const auto& p : cfg.proxies)
-    faults += p.faults.size();
-  std::string summary =
-      fmt::format("reloaded {}: {} prox{}, {} fault{}", path, cfg.proxies.size(),
-                  cfg.proxies.size() == 1 ? "y" : "ies", faults, faults == 1 ? "" : "s");
-  log_config().info("{}", summary);
-  return summary;
 }
 
 struct ApiServer::Impl {
@@ -155,8 +135,11 @@ struct ApiServer::Impl {
           std::lock_guard lock(out->mutex);
           out->value.emplace(std::move(value));
         }
-      } catch (const ControlError& e) {
+      } catch (const HttpError& e) {
         status = e.status();
+        error = e.what();
+      } catch (const control::ControlError& e) {
+        status = http_status(e.kind());
         error = e.what();
       } catch (const config::ConfigError& e) {
         status = 400;
@@ -176,12 +159,12 @@ struct ApiServer::Impl {
     while (!out->done) {
       out->cv.wait_for(lock, std::chrono::milliseconds(20));
       if (out->done) break;
-      if (stopping) throw ControlError(503, "shutting down");
+      if (stopping) throw HttpError(503, "shutting down");
       if (std::chrono::steady_clock::now() > deadline) {
-        throw ControlError(503, "the proxy did not answer in time");
+        throw HttpError(503, "the proxy did not answer in time");
       }
     }
-    if (out->status != 0) throw ControlError(out->status, out->error);
+    if (out->status != 0) throw HttpError(out->status, out->error);
     if constexpr (!std::is_void_v<R>) return std::move(*out->value);
   }
 
@@ -189,8 +172,10 @@ struct ApiServer::Impl {
   void guarded(httplib::Response& res, const std::function<void()>& fn) {
     try {
       fn();
-    } catch (const ControlError& e) {
+    } catch (const HttpError& e) {
       send_error(res, e.status(), e.what());
+    } catch (const control::ControlError& e) {
+      send_error(res, http_status(e.kind()), e.what());
     } catch (const config::ConfigError& e) {
       send_error(res, 400, e.what());
     } catch (const std::exception& e) {
@@ -256,7 +241,7 @@ struct ApiServer::Impl {
         auto views = on_control([this, body] {
           const json& list = body->get();
           if (!list.is_array())
-            throw ControlError(400, "bad request body: expected a list of proxies");
+            throw HttpError(400, "bad request body: expected a list of proxies");
           std::vector<config::ProxyConfig> configs;
           std::vector<bool> with_toxics;
           for (const auto& entry : list) {
@@ -280,7 +265,7 @@ struct ApiServer::Impl {
         for (const auto& v : views)
           out["proxies"].push_back(api::proxy_to_json(v, registry));
         send(res, 201, out);
-      } catch (const ControlError& e) {
+      } catch (const HttpError& e) {
         ojson out = ojson::parse(api::error_body(e.status(), e.what()));
         out["proxies"] = ojson::array();  // Toxiproxy lists what was created: nothing, here
         send(res, e.status(), out);
@@ -334,7 +319,7 @@ struct ApiServer::Impl {
       auto spec = on_control([this, name, body] {
         ProxyView view = server.view(name);
         config::FaultSpec spec = api::toxic_from_json(body->get(), registry);
-        if (find_toxic(view, spec.name)) throw ControlError(409, "toxic already exists");
+        if (find_toxic(view, spec.name)) throw HttpError(409, "toxic already exists");
         api::check_toxic(spec, registry);
         auto faults = view.faults;
         faults.push_back(spec);
@@ -351,7 +336,7 @@ struct ApiServer::Impl {
       auto spec = on_control([this, name, toxic_name] {
         ProxyView view = server.view(name);
         const config::FaultSpec* f = find_toxic(view, toxic_name);
-        if (!f) throw ControlError(404, "toxic not found");
+        if (!f) throw HttpError(404, "toxic not found");
         return *f;
       });
       send(res, 200, api::toxic_to_json(spec, registry));
@@ -365,7 +350,7 @@ struct ApiServer::Impl {
         auto faults = view.faults;
         auto it = std::find_if(faults.begin(), faults.end(),
                                [&](const auto& f) { return f.name == toxic_name; });
-        if (it == faults.end()) throw ControlError(404, "toxic not found");
+        if (it == faults.end()) throw HttpError(404, "toxic not found");
         api::merge_toxic(*it, body->get(), registry);
         api::check_toxic(*it, registry);
         server.set_faults(name, faults);
@@ -384,7 +369,7 @@ struct ApiServer::Impl {
         auto faults = view.faults;
         auto it = std::find_if(faults.begin(), faults.end(),
                                [&](const auto& f) { return f.name == toxic_name; });
-        if (it == faults.end()) throw ControlError(404, "toxic not found");
+        if (it == faults.end()) throw HttpError(404, "toxic not found");
         faults.erase(it);
         server.set_faults(name, faults);
         log_api().info("proxy {}: toxic {} removed; faults now: {}", name, toxic_name,
@@ -401,7 +386,7 @@ struct ApiServer::Impl {
 
     route("POST", "/reload", [this](const auto&, auto& res) {
       if (options.config_path.empty()) {
-        throw ControlError(400, "nothing to reload: faultline was started without --config");
+        throw HttpError(400, "nothing to reload: faultline was started without --config");
       }
       auto summary = on_control([this] { return reload_config(server, options.config_path); });
       ojson out;
@@ -523,9 +508,9 @@ void ApiServer::start() {
   }
   if (port <= 0) {
     int err = errno;
-    throw StartError(fmt::format("control API: cannot listen on {}: {}",
-                                 im.options.listen.to_string(),
-                                 err ? std::strerror(err) : "cannot bind"));
+    throw control::StartError(fmt::format("control API: cannot listen on {}: {}",
+                                          im.options.listen.to_string(),
+                                          err ? std::strerror(err) : "cannot bind"));
   }
   im.port = static_cast<std::uint16_t>(port);
   im.thread = std::thread([&im] { im.http.listen_after_bind(); });
@@ -566,4 +551,4 @@ std::string ApiServer::address() const {
   return ep.to_string();
 }
 
-}  // namespace faultline::proxy
+}  // namespace faultline::api

@@ -21,7 +21,16 @@
 #include "proxy/proxy_state.hpp"
 #include "proxy/worker_pool.hpp"
 
-namespace faultline::proxy {
+namespace faultline::control {
+
+// The relay's types this layer drives.
+using proxy::compile_faults;
+using proxy::FaultSet;
+using proxy::Listener;
+using proxy::ProxyState;
+using proxy::Worker;
+using proxy::WorkerOptions;
+using proxy::WorkerPool;
 
 // A proxy that could not start, e.g. `proxy "echo": cannot listen on 127.0.0.1:7000: Address
 // already in use`.
@@ -30,21 +39,24 @@ class StartError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A refused run-time change, with the HTTP status the API answers (Toxiproxy's codes and
-// messages: 404 "proxy not found", 409 "proxy already exists", 400 for a bad value, ...).
-class ControlError : public std::runtime_error {
- public:
-  ControlError(int status, const std::string& message)
-      : std::runtime_error(message), status_(status) {}
-  int status() const { return status_; }
-
- private:
-  int status_;
+// A refused run-time change. The kind says why; the API maps it to a status (api/errors.hpp),
+// the messages are Toxiproxy's ("proxy not found", "proxy already exists", ...).
+enum class ControlErrorKind {
+  not_found,  // no such proxy or fault
+  conflict,   // the name is taken
+  invalid,    // a bad value (a fault's attribute, a duplicate in a batch)
+  failed,     // well-formed, but the system refused it (the port is taken)
 };
 
-// Compiles a proxy's fault specs through the registry; throws config::ConfigError.
-std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSpec>& specs,
-                                               const faults::FaultRegistry& registry);
+class ControlError : public std::runtime_error {
+ public:
+  ControlError(ControlErrorKind kind, const std::string& message)
+      : std::runtime_error(message), kind_(kind) {}
+  ControlErrorKind kind() const { return kind_; }
+
+ private:
+  ControlErrorKind kind_;
+};
 
 // Everything --check verifies beyond the loader: each fault's type and attributes.
 void validate(const config::Config& config, const faults::FaultRegistry& registry);
@@ -130,4 +142,10 @@ class Server {
   bool stopped_ = false;
 };
 
-}  // namespace faultline::proxy
+// Re-reads `path` and applies it to the running proxies (call on the control thread): proxies
+// whose listen and upstream are unchanged keep their connections and get the new faults. A bad
+// file changes nothing: config::ConfigError (FILE:LINE:COL: field: expected) is logged and
+// rethrown. Returns a one-line summary.
+std::string reload_config(Server& server, const std::string& path);
+
+}  // namespace faultline::control

@@ -3,7 +3,7 @@
 // Toxiproxy's units (latency in ms, slicer delay in µs, bandwidth rate in KB/s, sizes in
 // bytes) and are kept in the FaultSpec as text with units ("100ms", "10us", "100KB/s"), the
 // same text a YAML file holds; strings with units ("50ms", "64KiB") pass through unchanged.
-// Every function throws ControlError(400, message) on a bad body.
+// Every function throws HttpError(400, message) on a bad body.
 #pragma once
 
 #include <string>
@@ -14,14 +14,18 @@
 
 #include "config/config.hpp"
 #include "faults/registry.hpp"
-#include "proxy/server.hpp"
+#include "api/errors.hpp"
+#include "control/server.hpp"
 
-namespace faultline::proxy::api {
+namespace faultline::api {
+
+using control::ProxyPatch;
+using control::ProxyView;
 
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-// A request body as JSON; throws ControlError(400, "bad request body: ...") when it is not.
+// A request body as JSON; throws HttpError(400, "bad request body: ...") when it is not.
 json parse_body(const std::string& body);
 
 // `{"error": message, "status": status}`, Toxiproxy's error body.
@@ -47,7 +51,7 @@ config::FaultSpec toxic_from_json(const json& body, const faults::FaultRegistry&
 // value removes one), toxicity is kept when left out; name, type and stream are ignored.
 void merge_toxic(config::FaultSpec& spec, const json& body, const faults::FaultRegistry& registry);
 // Compiles a spec made from the API and turns a config::ConfigError into
-// ControlError(400, "<attribute>: <what was expected>").
+// HttpError(400, "<attribute>: <what was expected>").
 void check_toxic(const config::FaultSpec& spec, const faults::FaultRegistry& registry);
 
 ojson toxic_to_json(const config::FaultSpec& spec, const faults::FaultRegistry& registry);
@@ -56,4 +60,4 @@ ojson proxy_to_json(const ProxyView& view, const faults::FaultRegistry& registry
 // The names Faultline accepts for proxies and toxics (as in YAML): letters, digits, _ . -
 bool valid_name(std::string_view name);
 
-}  // namespace faultline::proxy::api
+}  // namespace faultline::api

@@ -1,4 +1,4 @@
-#include "proxy/ctl.hpp"
+#include "app/ctl.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -11,7 +11,7 @@
 
 #include "config/config.hpp"
 
-namespace faultline::proxy {
+namespace faultline::app {
 namespace {
 
 using json = nlohmann::ordered_json;
@@ -265,4 +265,4 @@ int Ctl::run() const {
   }
 }
 
-}  // namespace faultline::proxy
+}  // namespace faultline::app

@@ -1,4 +1,4 @@
-#include "proxy/server.hpp"
+#include "control/server.hpp"
 
 #include <random>
 
@@ -8,15 +8,10 @@
 #include "proxy/logging.hpp"
 #include "proxy/session.hpp"
 
-namespace faultline::proxy {
+using faultline::proxy::log_proxy;
+using faultline::proxy::Session;
 
-std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSpec>& specs,
-                                               const faults::FaultRegistry& registry) {
-  auto set = std::make_shared<FaultSet>();
-  for (const auto& spec : specs)
-    set->faults.push_back(registry.compile(spec));
-  return set;
-}
+namespace faultline::control {
 
 void validate(const config::Config& config, const faults::FaultRegistry& registry) {
   for (const auto& p : config.proxies)
@@ -36,7 +31,7 @@ std::shared_ptr<const FaultSet> Server::compile(
   try {
     return compile_faults(faults, registry_);
   } catch (const config::ConfigError& e) {
-    throw ControlError(400, e.what());
+    throw ControlError(ControlErrorKind::invalid, e.what());
   }
 }
 
@@ -103,13 +98,13 @@ void Server::stop(std::chrono::milliseconds grace) {
 
 Server::Proxy& Server::find(const std::string& name) {
   auto it = proxies_.find(name);
-  if (it == proxies_.end()) throw ControlError(404, "proxy not found");
+  if (it == proxies_.end()) throw ControlError(ControlErrorKind::not_found, "proxy not found");
   return it->second;
 }
 
 const Server::Proxy& Server::find(const std::string& name) const {
   auto it = proxies_.find(name);
-  if (it == proxies_.end()) throw ControlError(404, "proxy not found");
+  if (it == proxies_.end()) throw ControlError(ControlErrorKind::not_found, "proxy not found");
   return it->second;
 }
 
@@ -177,13 +172,14 @@ void Server::close(Proxy& p) {
 }
 
 ProxyView Server::create_proxy(config::ProxyConfig pc) {
-  if (proxies_.count(pc.name)) throw ControlError(409, "proxy already exists");
+  if (proxies_.count(pc.name))
+    throw ControlError(ControlErrorKind::conflict, "proxy already exists");
   Proxy p{std::make_shared<ProxyState>(pc, seed_, compile(pc.faults)), nullptr, pc.enabled};
   if (pc.enabled) {
     try {
       p.listener = open_listener(p.state);
     } catch (const StartError& e) {
-      throw ControlError(500, e.what());
+      throw ControlError(ControlErrorKind::failed, e.what());
     }
     start_listener(p);
   }
@@ -217,7 +213,7 @@ ProxyView Server::update_proxy(const std::string& name, const ProxyPatch& patch)
       try {
         listener = open_listener(state);
       } catch (const StartError& e) {
-        throw ControlError(500, e.what());
+        throw ControlError(ControlErrorKind::failed, e.what());
       }
     }
     close(p);
@@ -233,7 +229,7 @@ ProxyView Server::update_proxy(const std::string& name, const ProxyPatch& patch)
       try {
         listener = open_listener(p.state);
       } catch (const StartError& e) {
-        throw ControlError(500, e.what());
+        throw ControlError(ControlErrorKind::failed, e.what());
       }
       p.listener = listener;
       start_listener(p);
@@ -258,7 +254,8 @@ std::vector<ProxyView> Server::populate(std::vector<config::ProxyConfig> configs
   std::map<std::string, std::shared_ptr<const FaultSet>> compiled;
   for (const auto& pc : configs) {
     if (compiled.count(pc.name)) {
-      throw ControlError(400, fmt::format("duplicate proxy name in populate: {}", pc.name));
+      throw ControlError(ControlErrorKind::invalid,
+                         fmt::format("duplicate proxy name in populate: {}", pc.name));
     }
     compiled[pc.name] = compile(pc.faults);
   }
@@ -330,4 +327,4 @@ void Server::apply(const config::Config& config) {
   }
 }
 
-}  // namespace faultline::proxy
+}  // namespace faultline::control
