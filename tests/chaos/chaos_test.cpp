@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "tests/support/process.hpp"
+#include "tests/support/paths.hpp"
 
 namespace faultline::test {
 namespace {
@@ -45,7 +46,7 @@ class Scenario {
     std::string upstream_port = (*m)[1];
 
     // The example as a user runs it, with its fixed ports swapped for free ones.
-    std::string yaml = read_file(std::string(FAULTLINE_SOURCE_DIR) + "/examples/" + name + ".yaml");
+    std::string yaml = read_file(source_dir() + "/examples/" + name + ".yaml");
     replace_all(yaml, "127.0.0.1:7001", "127.0.0.1:" + upstream_port);
     for (const char* listen : {"127.0.0.1:7000", "127.0.0.1:7002", "127.0.0.1:7003"}) {
       replace_all(yaml, listen, "127.0.0.1:0");
@@ -219,8 +220,7 @@ TEST(Chaos, EveryExampleHasAChaosTest) {
   // A scenario added to examples/ without a test here fails this.
   const std::set<std::string> covered{"10054",   "partial-recv", "coalesce", "timeouts",
                                       "backlog", "slow-network", "chaos",    "demo"};
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(FAULTLINE_SOURCE_DIR) + "/examples")) {
+  for (const auto& e : std::filesystem::directory_iterator(source_dir() + "/examples")) {
     if (e.path().extension() != ".yaml") continue;
     EXPECT_TRUE(covered.count(e.path().stem().string())) << e.path() << " has no chaos test";
   }

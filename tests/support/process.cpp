@@ -1,4 +1,5 @@
 #include "tests/support/process.hpp"
+#include "tests/support/paths.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -92,7 +93,7 @@ void Process::signal(int signo) {
 }
 
 std::string binary_path(const std::string& name) {
-  return std::string(FAULTLINE_BINARY_DIR) + "/bin/" + name;
+  return binary_dir() + "/bin/" + name;
 }
 
 std::string write_temp_file(const std::string& name, const std::string& content) {

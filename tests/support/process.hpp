@@ -39,7 +39,7 @@ class Process {
   std::optional<int> status_;
 };
 
-std::string binary_path(const std::string& name);  // from FAULTLINE_BINARY_DIR
+std::string binary_path(const std::string& name);  // binary_dir()/bin/NAME
 std::string write_temp_file(const std::string& name, const std::string& content);
 
 }  // namespace faultline::test

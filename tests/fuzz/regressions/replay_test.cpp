@@ -11,11 +11,22 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_targets.hpp"
+#ifndef FAULTLINE_FUZZ_DIR
+#include "tests/support/paths.hpp"  // in the project's test tree; the fuzz build defines it
+#endif
 
 namespace faultline::fuzz {
 namespace {
 
 namespace fs = std::filesystem;
+
+fs::path fuzz_dir() {
+#ifdef FAULTLINE_FUZZ_DIR
+  return FAULTLINE_FUZZ_DIR;
+#else
+  return fs::path(test::source_dir()) / "tests" / "fuzz";
+#endif
+}
 using Target = std::function<void(const std::uint8_t*, std::size_t)>;
 
 std::vector<std::uint8_t> read_bytes(const fs::path& p) {
@@ -27,7 +38,7 @@ std::vector<std::uint8_t> read_bytes(const fs::path& p) {
 std::size_t replay(const std::string& target, const Target& fn) {
   std::size_t n = 0;
   for (const char* kind : {"corpus", "regressions"}) {
-    fs::path dir = fs::path(FAULTLINE_FUZZ_DIR) / kind / target;
+    fs::path dir = fuzz_dir() / kind / target;
     if (!fs::is_directory(dir)) continue;
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (!entry.is_regular_file()) continue;

@@ -7,10 +7,7 @@
 #include <string>
 
 #include "config/config.hpp"
-
-#ifndef FAULTLINE_SOURCE_DIR
-#define FAULTLINE_SOURCE_DIR "."
-#endif
+#include "tests/support/paths.hpp"
 
 namespace faultline::config {
 namespace {
@@ -66,7 +63,7 @@ TEST(LoadConfig, MinimalFileGetsDefaults) {
 }
 
 TEST(LoadConfig, FullExampleFromFile) {
-  Config c = load_config_file(FAULTLINE_SOURCE_DIR "/tests/fixtures/config/full.yaml");
+  Config c = load_config_file(test::source_dir() + "/tests/fixtures/config/full.yaml");
   EXPECT_EQ(c.seed, 42u);
   EXPECT_TRUE(c.seed_given);
   EXPECT_EQ(c.api.listen, (Endpoint{"127.0.0.1", 8474}));

@@ -10,6 +10,7 @@
 #include "faults/registry.hpp"
 #include "control/server.hpp"
 #include "tests/support/fault_harness.hpp"
+#include "tests/support/paths.hpp"
 
 namespace faultline::test {
 namespace {
@@ -47,7 +48,7 @@ std::vector<Block> yaml_blocks(const std::string& markdown) {
 }
 
 TEST(DocsExamples, EveryFaultExampleInDocsFaultsMdLoads) {
-  auto docs = std::filesystem::path(FAULTLINE_SOURCE_DIR) / "docs" / "faults.md";
+  auto docs = std::filesystem::path(test::source_dir()) / "docs" / "faults.md";
   auto blocks = yaml_blocks(read_file(docs));
   ASSERT_GE(blocks.size(), 2u);
   faults::FaultRegistry registry;
@@ -71,7 +72,7 @@ TEST(DocsExamples, EveryFaultExampleInDocsFaultsMdLoads) {
 }
 
 TEST(DocsExamples, EveryDocumentedFaultTypeHasASectionWithAnExample) {
-  std::string docs = read_file(std::filesystem::path(FAULTLINE_SOURCE_DIR) / "docs" / "faults.md");
+  std::string docs = read_file(std::filesystem::path(test::source_dir()) / "docs" / "faults.md");
   faults::FaultRegistry registry;
   faults::register_builtin_faults(registry);
   for (const auto& type : registry.type_names()) {
@@ -85,7 +86,7 @@ TEST(DocsExamples, EveryDocumentedFaultTypeHasASectionWithAnExample) {
 TEST(DocsExamples, EveryExampleScenarioValidates) {
   faults::FaultRegistry registry;
   faults::register_builtin_faults(registry);
-  auto dir = std::filesystem::path(FAULTLINE_SOURCE_DIR) / "examples";
+  auto dir = std::filesystem::path(test::source_dir()) / "examples";
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".yaml") continue;
