@@ -1,14 +1,20 @@
 // faultline: a fault-injecting TCP proxy. `faultline --config FILE` runs the proxies of a YAML
-// file (and the control API); `faultline --check FILE` validates one and exits; `faultline ctl`
-// drives a running one through its API.
+// file (and the control API); `faultline --api HOST:PORT` alone is an empty server filled
+// through the API; `faultline --check FILE` validates a file and exits; `faultline ctl` drives
+// a running one through its API. Started as `toxiproxy-server` (or with one of its flags
+// first), it takes toxiproxy-server's command line instead (app/toxiproxy_cli.hpp).
+// Exit codes: 0 ok, 1 bad config or cannot start, 2 usage error.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -20,6 +26,7 @@
 #include "api/api_server.hpp"
 #include "proxy/congestion.hpp"
 #include "app/ctl.hpp"
+#include "app/toxiproxy_cli.hpp"
 #include "proxy/logging.hpp"
 #include "control/server.hpp"
 #include "proxy/splice_relay.hpp"
@@ -40,7 +47,17 @@ struct Options {
   bool no_splice = false;
   std::string timer_spin;  // a duration; empty: the default
   std::string congestion = "auto";
+  // From toxiproxy-server's command line: the API's address, a JSON file of proxies, a seed,
+  // and a note to log once logging is set up.
+  std::optional<config::Endpoint> api_endpoint;
+  std::string json_config;
+  std::optional<std::uint64_t> seed;
+  std::string log_warning;
 };
+
+constexpr std::string_view kExitCodes =
+    "Exit codes: 0 ok (or stopped by SIGINT/SIGTERM), 1 bad config or cannot start (a port in\n"
+    "use), 2 usage error (unknown flag, bad value, missing file).";
 
 // The check of a relay-setting flag: a duration with a unit (or 0), at most `limit`.
 std::function<std::string(const std::string&)> duration_up_to(config::Duration limit,
@@ -117,13 +134,23 @@ int probe(const std::string& target) {
 }
 
 int run(const Options& opt, const faults::FaultRegistry& registry) {
+  // Without a file, an empty server: proxies come through the API (or a JSON file).
   config::Config cfg;
+  std::vector<config::ProxyConfig> json_proxies;
   try {
-    cfg = config::load_config_file(opt.config_path);
-    control::validate(cfg, registry);
+    if (!opt.config_path.empty()) {
+      cfg = config::load_config_file(opt.config_path);
+      control::validate(cfg, registry);
+    }
+    if (!opt.json_config.empty())
+      json_proxies = app::load_toxiproxy_json(opt.json_config, registry);
   } catch (const config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 1;
+  }
+  if (opt.seed) {
+    cfg.seed = *opt.seed;
+    cfg.seed_given = true;
   }
   try {
     auto format = cfg.log.format;
@@ -135,8 +162,12 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
     std::cerr << "--log-level: " << e.what() << "\n";
     return 1;
   }
+  if (!opt.log_warning.empty()) proxy::log_config().warn("{}", opt.log_warning);
 
   asio::io_context control(1);
+  // Signals are caught from here on and queued until the loop below runs: a SIGTERM sent as
+  // soon as the start lines appear still stops the server cleanly (exit 0).
+  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
   unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   proxy::WorkerOptions workers;
   set_from_flag(opt.busy_poll, workers.busy_poll);
@@ -150,18 +181,36 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
     proxy::log_proxy().error("{}", e.what());
     return 1;
   }
+  // A JSON file's proxies go in as POST /populate would put them.
+  if (!json_proxies.empty()) {
+    try {
+      server.populate(json_proxies);
+    } catch (const std::exception& e) {
+      proxy::log_proxy().error("{}: {}", opt.json_config, e.what());
+      server.stop(std::chrono::milliseconds(500));
+      return 1;
+    }
+  }
+  std::size_t count = cfg.proxies.size() + json_proxies.size();
+  std::string source = !opt.json_config.empty() ? opt.json_config : opt.config_path;
+  std::string what =
+      count == 0 ? "no proxies" : fmt::format("{} prox{}", count, count == 1 ? "y" : "ies");
+  if (!source.empty()) what += " from " + source;
+  if (count == 0) what += " (an empty server: add proxies through the API)";
   proxy::log_proxy().info(
-      "faultline {} running {} prox{} from {} on {} worker thread{} (busy-poll {}, splice {}, "
-      "timer-spin {}, congestion {})",
-      FAULTLINE_VERSION, cfg.proxies.size(), cfg.proxies.size() == 1 ? "y" : "ies", opt.config_path,
-      threads, threads == 1 ? "" : "s", on_for(workers.busy_poll),
+      "faultline {} running {} on {} worker thread{} (busy-poll {}, splice {}, timer-spin {}, "
+      "congestion {})",
+      FAULTLINE_VERSION, what, threads, threads == 1 ? "" : "s", on_for(workers.busy_poll),
       workers.splice && proxy::splice_available() ? "on" : "off", on_for(workers.timer_spin),
       workers.congestion.to_string());
 
   // The control API: the file's `api`, overridden by --api.
   std::unique_ptr<api::ApiServer> api;
   config::ApiConfig api_cfg = cfg.api;
-  if (opt.api == "off") {
+  if (opt.api_endpoint) {
+    api_cfg.enabled = true;
+    api_cfg.listen = *opt.api_endpoint;
+  } else if (opt.api == "off") {
     api_cfg.enabled = false;
   } else if (!opt.api.empty()) {
     api_cfg.enabled = true;
@@ -186,10 +235,14 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   }
 
   // SIGINT/SIGTERM stop; SIGHUP re-reads the config file (a bad one changes nothing).
-  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec,
                                                                     int signo) {
     if (ec) return;
+    if (signo == SIGHUP && opt.config_path.empty()) {
+      proxy::log_config().info("SIGHUP received: no config file to reload");
+      signals.async_wait(on_signal);
+      return;
+    }
     if (signo == SIGHUP) {
       proxy::log_config().info("SIGHUP received: reloading {}", opt.config_path);
       try {
@@ -215,17 +268,74 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   return 0;
 }
 
+// toxiproxy-server's command line (Go flags; see app/toxiproxy_cli.hpp).
+int toxiproxy_main(const std::string& program, const std::vector<std::string>& args,
+                   const faults::FaultRegistry& registry) {
+  app::ToxiproxyArgs t;
+  try {
+    t = app::parse_toxiproxy_args(args);
+  } catch (const app::UsageError& e) {
+    std::cerr << program << ": " << e.what() << "\nRun with -help for the flags.\n";
+    return 2;
+  }
+  if (t.help) {
+    std::cout << app::toxiproxy_usage(program);
+    return 0;
+  }
+  if (t.version) {
+    std::cout << "faultline " << FAULTLINE_VERSION << " (toxiproxy-server command line)\n";
+    return 0;
+  }
+  std::error_code ec;
+  if (!t.config_path.empty() && !std::filesystem::is_regular_file(t.config_path, ec)) {
+    std::cerr << program << ": -config: no such file: " << t.config_path << "\n";
+    return 2;
+  }
+  Options opt;
+  opt.api_endpoint = config::Endpoint{t.host, t.port};
+  opt.json_config = t.config_path;
+  opt.seed = t.seed;
+  // Toxiproxy's LOG_LEVEL; an unknown value is reported and ignored, as Toxiproxy does.
+  if (const char* level = std::getenv("LOG_LEVEL")) {
+    if (auto mapped = app::log_level_from_toxiproxy(level)) {
+      opt.log_level = *mapped;
+    } else {
+      opt.log_warning = fmt::format("unknown LOG_LEVEL value: \"{}\" (ignored)", level);
+    }
+  }
+  return run(opt, registry);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a peer that vanished must never kill the proxy
 
+  faults::FaultRegistry registry;
+  faults::register_builtin_faults(registry);
+
+  // toxiproxy-server's command line: by the program's name, or by its first argument.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string argv0 = argc > 0 ? argv[0] : "faultline";
+  if (app::is_toxiproxy_name(argv0) || (!args.empty() && app::is_toxiproxy_flag(args[0]))) {
+    std::string program = std::filesystem::path(argv0).filename().string();
+    return toxiproxy_main(program.empty() ? "faultline" : program, args, registry);
+  }
+
   CLI::App app{"faultline: a fault-injecting TCP proxy for resilience testing"};
+  // Help on --help only: CLI11's -h would take toxiproxy-server's -host=... for it.
+  app.set_help_flag("--help", "Print this help message and exit");
   app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
+  app.footer(std::string(kExitCodes) +
+             "\n\nStarted as toxiproxy-server (a link or copy of that name), or with one of its "
+             "flags first\n(-host, -port, -config, -seed, -version, -proxy-metrics, "
+             "-runtime-metrics), faultline takes\ntoxiproxy-server's command line instead: "
+             "faultline -host=0.0.0.0 -config proxies.json\n");
   Options opt;
   app.add_option("-c,--config", opt.config_path, "run the proxies of this YAML file")
       ->check(CLI::ExistingFile);
-  app.add_option("--check", opt.check_path, "validate this YAML file and exit (0 valid, 1 not)");
+  app.add_option("--check", opt.check_path, "validate this YAML file and exit (0 valid, 1 not)")
+      ->check(CLI::ExistingFile);
   app.add_option("--probe", opt.probe,
                  "exit 0 if HOST:PORT accepts a TCP connection within 2 s (a health check)");
   app.add_option("--log-level", opt.log_level,
@@ -251,22 +361,28 @@ int main(int argc, char** argv) {
                  "cubic for every leg (default: auto)")
       ->check([](const std::string& v) { return proxy::CongestionPolicy::check(v); });
   app.add_option("--api", opt.api,
-                 "the control API's HOST:PORT, or off (default: the file's api, 127.0.0.1:8474)")
+                 "the control API's HOST:PORT, or off (default: the file's api, 127.0.0.1:8474); "
+                 "without --config, an empty server whose proxies come through the API")
       ->check([](const std::string& v) -> std::string {
         if (v == "off" || config::parse_endpoint(v)) return "";
         return "expected HOST:PORT or off, got \"" + v + "\"";
       });
   app::Ctl ctl(app, FAULTLINE_VERSION);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version print and exit 0; every other parse error is a usage error, 2 (not
+    // CLI11's own codes).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (ctl.selected()) return ctl.run();
-
-  faults::FaultRegistry registry;
-  faults::register_builtin_faults(registry);
 
   if (!opt.probe.empty()) return probe(opt.probe);
   if (!opt.check_path.empty()) return check(opt.check_path, registry);
-  if (opt.config_path.empty()) {
-    std::cerr << "faultline: nothing to do: give --config FILE (or --check FILE)\n"
+  if (opt.config_path.empty() && (opt.api.empty() || opt.api == "off")) {
+    std::cerr << "faultline: nothing to " << (opt.api == "off" ? "serve" : "do")
+              << ": give --config FILE, --api HOST:PORT (an empty server, filled through the "
+                 "API), or --check FILE\n"
               << "Run with --help for more information.\n";
     return 2;
   }

@@ -430,18 +430,25 @@ Config Loader::load(std::string_view yaml) {
   if (const Entry* e = find(top, "api")) config.api = api(*e);
   if (const Entry* e = find(top, "log")) config.log = log(*e);
 
+  // No proxies is a normal start when the API is on: they come through it (Toxiproxy's
+  // usual way). With the API off such a file has nothing to serve.
   const Entry* proxies = find(top, "proxies");
-  constexpr std::string_view kExpectedProxies = "a non-empty list of proxies";
-  if (proxies == nullptr) {
-    fail(pos_of(root), "proxies", fmt::format("expected {} (missing)", kExpectedProxies));
-  }
-  if (!proxies->value.IsSequence() || proxies->value.size() == 0) {
+  constexpr std::string_view kExpectedProxies = "a list of proxies";
+  if (proxies != nullptr && !proxies->value.IsNull() && !proxies->value.IsSequence()) {
     fail_value(*proxies, "proxies", kExpectedProxies);
   }
+  if ((proxies == nullptr || proxies->value.size() == 0) && !config.api.enabled) {
+    constexpr std::string_view kNothing =
+        "expected at least one proxy when `api` is off (nothing to serve)";
+    if (proxies != nullptr) fail(pos_of(*proxies), "proxies", std::string(kNothing));
+    fail(pos_of(*find(top, "api")), "proxies", fmt::format("{} (missing)", kNothing));
+  }
   std::vector<ProxyPositions> positions;
-  for (const YAML::Node& node : proxies->value) {
-    std::string field = fmt::format("proxies[{}]", config.proxies.size());
-    config.proxies.push_back(proxy(node, field, positions.emplace_back()));
+  if (proxies != nullptr && proxies->value.IsSequence()) {
+    for (const YAML::Node& node : proxies->value) {
+      std::string field = fmt::format("proxies[{}]", config.proxies.size());
+      config.proxies.push_back(proxy(node, field, positions.emplace_back()));
+    }
   }
   check_proxies(config.proxies, positions);
   return config;

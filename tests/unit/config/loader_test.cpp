@@ -221,7 +221,6 @@ TEST(LoadConfigErrors, EmptyFileAndWrongTopLevel) {
   EXPECT_CONFIG_ERROR("", "test.yaml:1:1", "");
   EXPECT_CONFIG_ERROR("# just a comment\n\n", "test.yaml:1:1", "");
   EXPECT_CONFIG_ERROR("- a\n- b\n", "test.yaml:1:1", "");
-  EXPECT_CONFIG_ERROR("seed: 1\n", "test.yaml:1:1", "proxies");
   EXPECT_CONFIG_ERROR(std::string(kMinimal) + "---\nseed: 1\n", "test.yaml:5:1", "");
   // yaml-cpp 0.7's LoadAll loops for ever on this one.
   EXPECT_CONFIG_ERROR(",", "test.yaml:1:1", "");
@@ -231,9 +230,28 @@ TEST(LoadConfigErrors, EmptyFileAndWrongTopLevel) {
 
 TEST(LoadConfigErrors, ProxiesNotAList) {
   EXPECT_CONFIG_ERROR("proxies:\n  name: echo\n", "test.yaml:2:3", "proxies");
-  EXPECT_CONFIG_ERROR("proxies: []\n", "test.yaml:1:10", "proxies");
-  EXPECT_CONFIG_ERROR("proxies:\n", "test.yaml:1:1", "proxies");
+  EXPECT_CONFIG_ERROR("proxies: echo\n", "test.yaml:1:10", "proxies");
   EXPECT_CONFIG_ERROR("proxies:\n  - echo\n", "test.yaml:2:5", "proxies[0]");
+}
+
+// An empty server (proxies to come through the API) is a normal start; a file that turns the
+// API off and lists no proxy has nothing to serve.
+TEST(LoadConfig, NoProxiesWithTheApiOnIsAnEmptyServer) {
+  for (std::string_view yaml : {"proxies: []\n", "proxies:\n", "seed: 1\n",
+                                "api: {listen: 0.0.0.0:8474}\nproxies: []\n", "api: on\n"}) {
+    Config cfg = load_config_string(yaml, "test.yaml");
+    EXPECT_TRUE(cfg.proxies.empty()) << yaml;
+    EXPECT_TRUE(cfg.api.enabled) << yaml;
+  }
+}
+
+TEST(LoadConfigErrors, NoProxiesWithTheApiOffHasNothingToServe) {
+  EXPECT_CONFIG_ERROR("api: off\nproxies: []\n", "test.yaml:2:10", "proxies");
+  EXPECT_CONFIG_ERROR("api: off\nproxies:\n", "test.yaml:2:1", "proxies");
+  EXPECT_CONFIG_ERROR("seed: 1\napi: off\n", "test.yaml:2:6", "proxies");
+  EXPECT_STREQ(error_of("api: off\n").what(),
+               "test.yaml:1:6: proxies: expected at least one proxy when `api` is off (nothing "
+               "to serve) (missing)");
 }
 
 TEST(LoadConfigErrors, UnknownKeys) {
