@@ -2,6 +2,7 @@
 # with the runtime libraries and the three binaries only. See docs/docker.md.
 #
 #   docker build -t faultline .
+#   docker run --rm -p 127.0.0.1:8474:8474 faultline        # an empty server, as Toxiproxy's image
 #   docker run --rm -v "$PWD/my.yaml:/etc/faultline/faultline.yaml:ro" faultline
 #
 # Stages: `build` (compiler, -dev packages, the build and `ctest -L unit`) and `runtime`
@@ -26,9 +27,10 @@ RUN apt-get update \
 COPY . /src
 WORKDIR /build
 # Only the three binaries and the unit test binaries are built (tests/unit/*/all): the
-# integration tests need more time and run on the host (scripts/test). The default config is
-# examples/demo.yaml with container addresses: listen on 0.0.0.0:7000, upstream echo-server:7001,
-# and the control API on 0.0.0.0:8474 (inside the container; publish it on 127.0.0.1 only).
+# integration tests need more time and run on the host (scripts/test). The image has no default
+# config: given nothing it serves an empty API (see the entrypoint). examples/demo.yaml with
+# container addresses (listen 0.0.0.0:7000, upstream echo-server:7001, the API on 0.0.0.0:8474)
+# is shipped as /usr/share/faultline/demo.yaml to try: --config /usr/share/faultline/demo.yaml.
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
           -DFAULTLINE_BUILD_TESTS="${UNIT_TESTS}" \
     && unit_targets="$(ninja -t targets all | sed -n 's|^\(tests/unit/[^:]*/all\):.*|\1|p')" \
@@ -40,9 +42,10 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
     && strip -o /out/bin/echo-server bin/echo-server \
     && strip -o /out/bin/echo-client bin/echo-client \
     && sed -e 's/127\.0\.0\.1:7000/0.0.0.0:7000/' -e 's/127\.0\.0\.1:7001/echo-server:7001/' \
-           /src/examples/demo.yaml > /out/etc/faultline.yaml \
-    && printf 'api: { listen: 0.0.0.0:8474 }\n' >> /out/etc/faultline.yaml \
-    && /out/bin/faultline --check /out/etc/faultline.yaml
+           /src/examples/demo.yaml > /out/etc/demo.yaml \
+    && printf 'api: { listen: 0.0.0.0:8474 }\n' >> /out/etc/demo.yaml \
+    && /out/bin/faultline --check /out/etc/demo.yaml \
+    && install -m 0755 /src/app/docker-entrypoint.sh /out/bin/faultline-entrypoint
 
 FROM debian:bookworm-slim AS runtime
 LABEL dev.faultline.stage="runtime" \
@@ -58,20 +61,26 @@ RUN apt-get update \
     && useradd --system --uid 10001 --user-group --no-create-home \
                --home-dir /nonexistent --shell /usr/sbin/nologin faultline
 COPY --from=build /out/bin/ /usr/local/bin/
-COPY --from=build /out/etc/faultline.yaml /etc/faultline/faultline.yaml
-# Fails the build if a runtime library is missing.
-RUN faultline --check /etc/faultline/faultline.yaml
+COPY --from=build /out/etc/demo.yaml /usr/share/faultline/demo.yaml
+# Fails the build if a runtime library is missing. /toxiproxy and toxiproxy-server are
+# Toxiproxy's image's names for its server: a compose file that names them as its entrypoint
+# gets toxiproxy-server's command line.
+RUN faultline --check /usr/share/faultline/demo.yaml \
+    && ln -s /usr/local/bin/faultline /toxiproxy \
+    && ln -s /usr/local/bin/faultline /usr/local/bin/toxiproxy-server
 USER faultline
-# 7000: the proxy in the default config. 8474: the HTTP control API (Toxiproxy's port and
-# dialect); publish it on the host's 127.0.0.1 only.
-EXPOSE 7000 8474
+# 8474: the HTTP control API (Toxiproxy's port and dialect); publish it on the host's
+# 127.0.0.1 only. Proxies listen where they are told (Testcontainers uses 8666-8697).
+EXPOSE 8474
 # The health check opens a TCP connection to FAULTLINE_PROBE (HOST:PORT, inside the
-# container). That connection goes through the proxy like any other (it counts for
-# `connections:` filters): point it at a fault-free proxy when that matters (docs/docker.md).
-# Override the target with `-e FAULTLINE_PROBE=HOST:PORT`, or the whole check with
+# container): by default the API, which goes through no proxy. A config with the API off or
+# elsewhere sets `-e FAULTLINE_PROBE=HOST:PORT` (a fault-free proxy: a probe through a proxy
+# counts for `connections:` filters, docs/docker.md), or replaces the whole check with
 # `docker run --health-cmd` / compose `healthcheck:`.
-ENV FAULTLINE_PROBE=127.0.0.1:7000
+ENV FAULTLINE_PROBE=127.0.0.1:8474
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD faultline --probe "$FAULTLINE_PROBE" || exit 1
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["faultline"]
-CMD ["--config", "/etc/faultline/faultline.yaml"]
+# No arguments: /etc/faultline/faultline.yaml when one is mounted, else an empty server with
+# its API on 0.0.0.0:8474, as Toxiproxy's image. Arguments go to faultline unchanged, so
+# Toxiproxy's `-host=0.0.0.0 -config /x.json` works as it does with Toxiproxy's image.
+ENTRYPOINT ["faultline-entrypoint"]

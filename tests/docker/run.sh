@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Docker test: builds the image from the Dockerfile (which runs the unit tests), checks
-# the image (non-root, healthcheck, SIGTERM exit 0), validates docker-compose.yml without a
-# daemon, runs the compose environment for scenarios 10054 and partial-recv (each must exit 0:
+# the image (non-root, healthcheck, SIGTERM exit 0), runs it as Toxiproxy's image is run
+# (tests/docker/toxiproxy_image.sh: no arguments, -host/-config, a mounted file, unknown flags,
+# Testcontainers' Toxiproxy module), validates docker-compose.yml without a daemon, runs the compose environment for scenarios 10054 and partial-recv (each must exit 0:
 # every echo verified and the fault met, on an internal network), and checks that the API port
 # is published on 127.0.0.1 only. Exit 0: passed or SKIPPED; non-zero: failed.
 #
@@ -209,7 +210,7 @@ unit=$(grep -E '^[0-9]+% tests passed' "$work/build.log" | tail -n 1 || true)
 say "unit tests in the build stage: ${unit:-passed when the cached build stage was built}"
 
 
-# --- the image on its own: user, healthcheck, default config, SIGTERM -> exit 0 --------------
+# --- the image on its own: user, healthcheck, no arguments, SIGTERM -> exit 0 ----------------
 user=$(docker image inspect -f '{{.Config.User}}' "$image")
 [ "$user" = faultline ] || fail "the image runs as \"$user\", expected the non-root user faultline"
 docker image inspect -f '{{json .Config.Healthcheck}}' "$image" | grep -q 'faultline --probe' ||
@@ -219,7 +220,7 @@ deadline=$(( $(date +%s) + 30 ))
 until [ "$(docker inspect -f '{{.State.Health.Status}}' "$project-standalone")" = healthy ]; do
   if [ "$(date +%s)" -ge "$deadline" ] || [ "$(docker inspect -f '{{.State.Running}}' "$project-standalone")" != true ]; then
     docker logs "$project-standalone" >&2 || true
-    fail "the image with its default config did not become healthy within 30 s"
+    fail "the image with no arguments did not become healthy within 30 s"
   fi
   sleep 0.5
 done
@@ -227,7 +228,13 @@ timeout 30 docker stop -t 10 "$project-standalone" >/dev/null
 code=$(docker inspect -f '{{.State.ExitCode}}' "$project-standalone")
 [ "$code" = 0 ] || { docker logs "$project-standalone" >&2; fail "docker stop (SIGTERM): exit $code, expected 0"; }
 docker rm "$project-standalone" >/dev/null
-say "standalone: non-root, healthy with the default config, exit 0 on SIGTERM"
+say "standalone: non-root, healthy with no arguments, exit 0 on SIGTERM"
+
+# --- the image as Toxiproxy's: its own script ---------------------------------------------------
+t0=$(date +%s)
+timeout 900 "$root/tests/docker/toxiproxy_image.sh" "$image" ||
+  fail "the image as a Toxiproxy drop-in (tests/docker/toxiproxy_image.sh)"
+say "Toxiproxy drop-in checks passed in $(( $(date +%s) - t0 )) s"
 
 # --- the compose environment, per scenario -------------------------------------------------
 # Only this script's choices reach the compose file.
