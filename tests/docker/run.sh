@@ -15,12 +15,15 @@
 # takes seconds; FAULTLINE_DOCKER_KEEP_CACHE=0 removes those as well.
 #
 # Environment: SCENARIOS (default "10054 partial-recv"), DOCKER_JOBS (compile jobs, default
-# 2), FAULTLINE_DOCKER_KEEP_CACHE (default 1).
+# 2), DOCKER_UNIT_TESTS (ON: build and run the unit tests in the image's build stage; OFF:
+# only the binaries, as scripts/test's docker stage asks, the host having run them),
+# FAULTLINE_DOCKER_KEEP_CACHE (default 1).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 scenarios=${SCENARIOS:-10054 partial-recv}
 jobs=${DOCKER_JOBS:-2}
+unit_tests=${DOCKER_UNIT_TESTS:-ON}
 keep_cache=${FAULTLINE_DOCKER_KEEP_CACHE:-1}
 cache_dir=/var/cache/faultline
 base_tar=$cache_dir/debian-bookworm-slim.tar
@@ -185,7 +188,8 @@ docker image inspect debian:bookworm-slim >/dev/null 2>&1 ||
 export DOCKER_BUILDKIT=0
 build() {  # build LOG ARGS...: the classic builder, host network for apt, bounded
   local log=$1; shift
-  if ! timeout 3600 docker build --force-rm --network host --build-arg JOBS="$jobs" "$@" "$root" >"$log" 2>&1; then
+  if ! timeout 3600 docker build --force-rm --network host --build-arg JOBS="$jobs" \
+    --build-arg UNIT_TESTS="$unit_tests" "$@" "$root" >"$log" 2>&1; then
     cp "$log" "$cache_dir/last-build.log" 2>/dev/null || true
     tail -n 60 "$log" >&2
     fail "docker build $* failed (last 60 lines above; all in $cache_dir/last-build.log)"
@@ -207,7 +211,11 @@ size_bytes=$(docker image inspect -f '{{.Size}}' "$image")
 size_mb=$(awk -v b="$size_bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
 say "image built in $build_s s: $image, $size_mb MB"
 unit=$(grep -E '^[0-9]+% tests passed' "$work/build.log" | tail -n 1 || true)
-say "unit tests in the build stage: ${unit:-passed when the cached build stage was built}"
+if [ "$unit_tests" = ON ]; then
+  say "unit tests in the build stage: ${unit:-passed when the cached build stage was built}"
+else
+  say "unit tests not built in the image (DOCKER_UNIT_TESTS=$unit_tests; they run on the host)"
+fi
 
 
 # --- the image on its own: user, healthcheck, no arguments, SIGTERM -> exit 0 ----------------
