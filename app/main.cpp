@@ -22,6 +22,7 @@
 #include <asio/signal_set.hpp>
 
 #include "config/config.hpp"
+#include "faultline/version.hpp"
 #include "faults/registry.hpp"
 #include "api/api_server.hpp"
 #include "proxy/congestion.hpp"
