@@ -93,6 +93,8 @@ class Server {
   const faults::FaultRegistry& registry() const { return registry_; }
   asio::io_context& control() { return control_; }
   std::uint64_t seed() const { return seed_; }
+  // The worker threads (an embedded proxy learns them to keep its log lines apart).
+  WorkerPool& workers() { return workers_; }
   std::shared_ptr<ProxyState> proxy(const std::string& name) const;
   std::vector<std::shared_ptr<ProxyState>> proxies() const;
   // The address actually bound (port 0 resolved); throws std::out_of_range for an unknown
