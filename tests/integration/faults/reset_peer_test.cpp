@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <future>
 
+#include "faultline/gtest.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/proxy_fixture.hpp"
 
@@ -43,10 +44,10 @@ class ReportingUpstream {
 };
 
 TEST(ResetPeerThroughProxy, AfterBytesDeliversThemThenConnectionReset) {
+  // Through the public API (faultline/gtest.hpp), as a user's test would.
   EchoServer echo;
-  RunningProxy proxy(
-      one_proxy_yaml("", "      - {type: reset_peer, stream: downstream, after_bytes: 5}\n"),
-      echo.port());
+  faultline::testing::TestProxy proxy("127.0.0.1:" + std::to_string(echo.port()),
+                                      {faultline::reset_peer({.after_bytes = 5})});
   Fd c = connect_tcp(proxy.port());
   ASSERT_TRUE(c);
   ASSERT_TRUE(send_all(c.get(), "hello world"));
@@ -54,6 +55,8 @@ TEST(ResetPeerThroughProxy, AfterBytesDeliversThemThenConnectionReset) {
   EXPECT_EQ(r.data, "hello");
   EXPECT_FALSE(r.eof) << "got a FIN where an RST was due";
   EXPECT_EQ(r.error, ECONNRESET);
+  EXPECT_TRUE(faultline::testing::ResetFired(proxy));
+  EXPECT_TRUE(faultline::testing::ClosedBy(proxy, faultline::CloseCause::rst));
 }
 
 TEST(ResetPeerThroughProxy, AfterResetsAnIdleConnectionOnTimeAndTheUpstreamGetsAFin) {

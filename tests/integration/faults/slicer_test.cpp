@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <future>
 
+#include "faultline/gtest.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/proxy_fixture.hpp"
 
@@ -15,11 +16,10 @@ namespace {
 // client thread descheduled for over 1 ms finds two pieces in its buffer and reads them in one
 // recv (4 of 30 runs failed with both cores busy; 5 ms: 0 of 30).
 TEST(Slicer, ATwentyByteEchoArrivesOneBytePerRecv) {
+  // Through the public API (faultline/gtest.hpp), as a user's test would.
   EchoServer echo;
-  RunningProxy proxy(one_proxy_yaml("",
-                                    "      - {type: slicer, stream: downstream, "
-                                    "average_size: 1, delay: 5ms}\n"),
-                     echo.port());
+  faultline::testing::TestProxy proxy("127.0.0.1:" + std::to_string(echo.port()),
+                                      {faultline::slicer({.average_size = 1, .delay = 5ms})});
   Fd c = connect_tcp(proxy.port());
   ASSERT_TRUE(c);
   const std::string msg = "twenty bytes, sliced";
