@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "tests/support/net.hpp"
+#include "tests/support/paths.hpp"
 
 namespace {
 
@@ -216,7 +217,7 @@ namespace {
 // binary's --version say the same.
 TEST(EmbedVersion, TheHeaderAndTheBinaryAgree) {
   EXPECT_EQ(std::string(faultline::kVersion), FAULTLINE_VERSION);
-  std::string cmd = std::string(FAULTLINE_BINARY_DIR) + "/bin/faultline --version";
+  std::string cmd = faultline::test::binary_dir() + "/bin/faultline --version";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   char buf[128] = {};
