@@ -57,7 +57,8 @@ say "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB, Depends: $depends"
 for lib in libc6 libstdc++6 libyaml-cpp0.7 libspdlog1.10 libfmt9; do
   [[ "$depends" == *"$lib"* ]] || fail "Depends lacks $lib (dpkg-shlibdeps)"
 done
-dpkg-deb -c "$deb" | grep -q './usr/lib/[^ ]*cmake/Faultline/FaultlineConfig.cmake' ||
+contents=$(dpkg-deb -c "$deb")  # whole, not piped into grep -q (pipefail and SIGPIPE)
+grep -q './usr/lib/[^ ]*cmake/Faultline/FaultlineConfig.cmake' <<<"$contents" ||
   fail "the package has no FaultlineConfig.cmake"
 
 # --- a fresh Debian 12 root ------------------------------------------------------------------------
