@@ -106,9 +106,9 @@ cp "$deb" "$rootfs/tmp/"
 in_root() { chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 
 say "apt-get install ./$(basename "$deb") in the fresh root"
-{ timeout 300 in_root apt-get update -qq &&
-  DEBIAN_FRONTEND=noninteractive timeout 600 in_root apt-get install -y -qq --no-install-recommends \
-    "/tmp/$(basename "$deb")"; } >"$work/apt.log" 2>&1 ||
+{ in_root timeout 300 apt-get update -qq &&
+  in_root DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq \
+    --no-install-recommends "/tmp/$(basename "$deb")"; } >"$work/apt.log" 2>&1 ||
   { tail -n 30 "$work/apt.log" >&2; fail "apt-get install of the package in a fresh Debian 12"; }
 
 # --- what it installed runs --------------------------------------------------------------------
