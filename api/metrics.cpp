@@ -96,7 +96,7 @@ std::string render_metrics(const std::vector<ProxyView>& proxies, const std::str
              w.sample(l, load(p.state->stats.accepted));
            });
   w.family("faultline_connections_closed_total", "counter",
-           "Connections ended, by cause (fin, rst, error, timeout, fault, shutdown).",
+           "Connections ended, by cause (fin, rst, error, fault, shutdown).",
            [&](const ProxyView& p, const std::string& l) {
              for (std::size_t c = 0; c < kCloseCauses; ++c) {
                w.sample(fmt::format("{},cause=\"{}\"", l, to_string(static_cast<CloseCause>(c))),

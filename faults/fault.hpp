@@ -53,7 +53,6 @@ struct Chunk {
 enum class Abort {
   reset,  // RST: SO_LINGER {1, 0} then close; the peer's next recv/send fails with ECONNRESET
   close,  // FIN on both sockets
-  hold,   // keep both sockets open and relay nothing more: the peers' reads time out
 };
 
 // Which socket an abort targets; the other one is closed with a FIN.

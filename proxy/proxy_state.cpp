@@ -18,8 +18,6 @@ const char* to_string(CloseCause c) {
       return "rst";
     case CloseCause::error:
       return "error";
-    case CloseCause::timeout:
-      return "timeout";
     case CloseCause::fault:
       return "fault";
     case CloseCause::shutdown:

@@ -31,8 +31,8 @@ std::shared_ptr<const FaultSet> compile_faults(const std::vector<config::FaultSp
                                                const faults::FaultRegistry& registry);
 
 // How a connection ended, as counted in the metrics.
-enum class CloseCause { fin, rst, error, timeout, fault, shutdown };
-inline constexpr std::size_t kCloseCauses = 6;
+enum class CloseCause { fin, rst, error, fault, shutdown };
+inline constexpr std::size_t kCloseCauses = 5;
 const char* to_string(CloseCause c);
 
 struct ProxyStats {

@@ -8,7 +8,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/channel_error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/use_awaitable.hpp>
@@ -171,10 +170,6 @@ asio::awaitable<void> Session::run() {
   // the client's shutdown(SHUT_WR) still reaches it.
   while (data_tasks_ > 0)
     co_await data_done_.async_wait(use_tuple);
-  if (held_) {
-    using namespace asio::experimental::awaitable_operators;
-    co_await (discard_until_closed(client_) && discard_until_closed(upstream_));
-  }
   if (!cause_) cause_ = CloseCause::fin;
   ended_ = true;
   for (auto& s : signals_)
@@ -279,7 +274,7 @@ void Session::fail_upstream(const std::string& why) {
 asio::awaitable<void> Session::pump(Direction direction) {
   const auto d = static_cast<std::size_t>(direction);
   bool splice = worker_.options().splice && splice_available();
-  while (!ended_ && !held_) {
+  while (!ended_) {
     if (info_.proxy->faults_version() != pipeline_version_[d]) {
       co_await follow_fault_changes(direction);  // between two chunks
     }
@@ -365,7 +360,7 @@ asio::awaitable<bool> Session::wait_readable(Direction direction) {
   // wait, the largest item in the round-trip profile.
   auto [ec] = co_await source(direction).async_wait(
       tcp::socket::wait_read, asio::bind_cancellation_slot(wake_[d].slot(), use_tuple));
-  if (ec == asio::error::operation_aborted) co_return !ended_ && !held_;
+  if (ec == asio::error::operation_aborted) co_return !ended_;
   if (ec && !ended_) {
     source_end_[d] = fmt::format("{} error: {}", side_name(direction), ec.message());
     abort(faults::Abort::reset, faults::Peer::both, CloseCause::error, source_end_[d]);
@@ -425,25 +420,20 @@ void Session::on_finish(Direction direction) {
 }
 
 void Session::abort(faults::Abort how, faults::Peer who, CloseCause cause, std::string reason) {
-  if (ended_ || held_) return;
+  if (ended_) return;
   cause_ = cause;
   reason_ = std::move(reason);
-  if (how == faults::Abort::hold) {
-    // Relay nothing more, keep both sockets open until the peers close them.
-    held_ = true;
-  } else {
-    ended_ = true;
-    const bool reset = how == faults::Abort::reset;
-    auto end = [&](tcp::socket& s, bool targeted) {
-      if (reset && targeted) {
-        reset_socket(s);
-      } else {
-        close_with_fin(s);
-      }
-    };
-    end(client_, who != faults::Peer::upstream);
-    end(upstream_, who != faults::Peer::client);
-  }
+  ended_ = true;
+  const bool reset = how == faults::Abort::reset;
+  auto end = [&](tcp::socket& s, bool targeted) {
+    if (reset && targeted) {
+      reset_socket(s);
+    } else {
+      close_with_fin(s);
+    }
+  };
+  end(client_, who != faults::Peer::upstream);
+  end(upstream_, who != faults::Peer::client);
   for (auto& s : signals_)
     s.emit(asio::cancellation_type::terminal);
   // An idle pump's wait is bound to wake_, not to its task's signal.
@@ -453,19 +443,6 @@ void Session::abort(faults::Abort how, faults::Peer who, CloseCause cause, std::
 
 void Session::shutdown() {
   abort(faults::Abort::close, faults::Peer::both, CloseCause::shutdown, "proxy shutting down");
-  if (held_) {
-    held_ = false;
-    ended_ = true;
-    close_sockets();
-  }
-}
-
-asio::awaitable<void> Session::discard_until_closed(tcp::socket& socket) {
-  std::array<char, 4096> sink;
-  for (;;) {
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);
-    if (ec) co_return;
-  }
 }
 
 void Session::close_sockets() {

@@ -64,7 +64,6 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   asio::awaitable<bool> wait_readable(Direction direction);  // false: the pump ends
   void count_chunk(Direction direction, std::size_t bytes);
   void source_failed(Direction direction, const asio::error_code& ec);
-  asio::awaitable<void> discard_until_closed(asio::ip::tcp::socket& socket);
   // Data-path tasks (pumps, queue drainers) must all end before the connection does; the
   // others (watchers) are cancelled then. Every task is cancelled on abort.
   asio::cancellation_signal* spawn_task(std::function<asio::awaitable<void>()> make, TaskKind kind);
@@ -101,7 +100,6 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   bool dialed_ = false;          // the upstream connect finished (either way)
   bool dial_timed_out_ = false;  // ... because connect_timeout cancelled it
   bool ended_ = false;
-  bool held_ = false;
   std::optional<CloseCause> cause_;
   std::string reason_;
   std::array<std::string, 2> source_end_;  // how each direction's source ended

@@ -45,9 +45,7 @@ asio::awaitable<void> SocketSink::abort(faults::Abort how, faults::Peer who) {
   const char* target = who == faults::Peer::client     ? "client"
                        : who == faults::Peer::upstream ? "upstream"
                                                        : "both";
-  const char* action = how == faults::Abort::reset   ? "RST to"
-                       : how == faults::Abort::close ? "FIN to"
-                                                     : "held open, silent:";
+  const char* action = how == faults::Abort::reset ? "RST to" : "FIN to";
   session_.abort(how, who, how == faults::Abort::reset ? CloseCause::rst : CloseCause::fault,
                  fmt::format("fault: {} {}", action, target));
   co_return;

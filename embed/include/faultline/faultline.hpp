@@ -149,8 +149,8 @@ struct ConnectDelayOptions {
 Fault connect_delay(const ConnectDelayOptions& o);
 
 // How a connection through the proxy ended.
-enum class CloseCause { fin, rst, error, timeout, fault, shutdown };
-inline constexpr std::size_t kCloseCauses = 6;
+enum class CloseCause { fin, rst, error, fault, shutdown };
+inline constexpr std::size_t kCloseCauses = 5;
 const char* to_string(CloseCause c);
 
 // What the proxy counted since it started.
