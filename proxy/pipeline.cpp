@@ -140,7 +140,8 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
       co_await next_.finish();
     } else if (queue_) {
       // An empty chunk marks EOF (a read never yields zero bytes), stamped with its arrival.
-      // Named, not a temporary in the co_await: see the note in Session::pump.
+      // Named, not a temporary in the co_await: see the note in Session::copy_step (GCC bug
+      // 101367).
       faults::Chunk eof{{}, now()};
       ++queued_chunks_;
       co_await queue_->async_send(asio::error_code{}, std::move(eof), asio::use_awaitable);
