@@ -184,11 +184,12 @@ struct ApiServer::Impl {
     }
   }
 
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  // A route's handler: a member function, run guarded (errors become Toxiproxy's bodies).
+  using Handler = void (Impl::*)(const httplib::Request&, httplib::Response&);
 
   void route(const char* method, const std::string& pattern, Handler h) {
-    auto wrapped = [this, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
-      guarded(res, [&] { h(req, res); });
+    auto wrapped = [this, h](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] { (this->*h)(req, res); });
     };
     std::string m = method;
     if (m == "GET") http.Get(pattern, wrapped);
@@ -198,208 +199,200 @@ struct ApiServer::Impl {
     routes.emplace_back(pattern);
   }
 
-  static const config::FaultSpec* find_toxic(const ProxyView& v, const std::string& name) {
-    for (const auto& f : v.faults) {
-      if (f.name == name) return &f;
-    }
-    return nullptr;
-  }
-
   void install_routes() {
     const std::string proxy = R"(/proxies/([^/]+))";
     const std::string toxic = proxy + R"(/toxics/([^/]+))";
+    route("GET", "/version", &Impl::show_version);
+    route("GET", "/proxies", &Impl::list_proxies);
+    route("POST", "/proxies", &Impl::create_proxy);
+    route("POST", "/populate", &Impl::populate);
+    route("GET", proxy, &Impl::show_proxy);
+    route("POST", proxy, &Impl::update_proxy);
+    route("PATCH", proxy, &Impl::update_proxy);
+    route("DELETE", proxy, &Impl::delete_proxy);
+    route("GET", proxy + "/toxics", &Impl::list_toxics);
+    route("POST", proxy + "/toxics", &Impl::create_toxic);
+    route("GET", toxic, &Impl::show_toxic);
+    route("POST", toxic, &Impl::update_toxic);
+    route("PATCH", toxic, &Impl::update_toxic);
+    route("DELETE", toxic, &Impl::delete_toxic);
+    route("POST", "/reset", &Impl::reset);
+    route("POST", "/reload", &Impl::reload);
+    route("GET", "/metrics", &Impl::metrics);
+  }
 
-    route("GET", "/version", [this](const auto&, auto& res) {
-      ojson v;
-      v["version"] = kToxiproxyApiVersion;
-      v["faultline"] = options.version;
-      send(res, 200, v);
+  // GET /version
+  void show_version(const httplib::Request&, httplib::Response& res) {
+    ojson v;
+    v["version"] = kToxiproxyApiVersion;
+    v["faultline"] = options.version;
+    send(res, 200, v);
+  }
+
+  // GET /proxies
+  void list_proxies(const httplib::Request&, httplib::Response& res) {
+    auto views = on_control([this] { return server.views(); });
+    ojson out = ojson::object();
+    for (const auto& v : views)
+      out[v.name] = api::proxy_to_json(v, registry);
+    send(res, 200, out);
+  }
+
+  // POST /proxies
+  void create_proxy(const httplib::Request& req, httplib::Response& res) {
+    auto body = std::make_shared<const Body>(req.body);
+    auto view = on_control([this, body] {
+      config::ProxyConfig pc = api::proxy_from_json(body->get(), registry);
+      for (const auto& f : pc.faults)
+        api::check_toxic(f, registry);
+      return server.create_proxy(std::move(pc));
     });
+    send(res, 201, api::proxy_to_json(view, registry));
+  }
 
-    route("GET", "/proxies", [this](const auto&, auto& res) {
-      auto views = on_control([this] { return server.views(); });
-      ojson out = ojson::object();
-      for (const auto& v : views)
-        out[v.name] = api::proxy_to_json(v, registry);
-      send(res, 200, out);
-    });
-
-    route("POST", "/proxies", [this](const auto& req, auto& res) {
-      auto body = std::make_shared<const Body>(req.body);
-      auto view = on_control([this, body] {
-        config::ProxyConfig pc = api::proxy_from_json(body->get(), registry);
-        for (const auto& f : pc.faults)
-          api::check_toxic(f, registry);
-        return server.create_proxy(std::move(pc));
-      });
-      send(res, 201, api::proxy_to_json(view, registry));
-    });
-
-    route("POST", "/populate", [this](const auto& req, auto& res) {
-      auto body = std::make_shared<const Body>(req.body);
-      try {
-        auto views = on_control([this, body] {
-          const json& list = body->get();
-          if (!list.is_array())
-            throw HttpError(400, "bad request body: expected a list of proxies");
-          std::vector<config::ProxyConfig> configs;
-          std::vector<bool> with_toxics;
-          for (const auto& entry : list) {
-            configs.push_back(api::proxy_from_json(entry, registry));
-            with_toxics.push_back(api::has_toxics(entry));
-            for (const auto& f : configs.back().faults)
-              api::check_toxic(f, registry);
-          }
-          auto views = server.populate(configs);
-          // Entries that list their toxics get exactly those, kept proxies included.
-          for (std::size_t i = 0; i < configs.size(); ++i) {
-            if (with_toxics[i]) {
-              server.set_faults(configs[i].name, configs[i].faults);
-              views[i] = server.view(configs[i].name);
-            }
-          }
-          return views;
-        });
-        ojson out;
-        out["proxies"] = ojson::array();
-        for (const auto& v : views)
-          out["proxies"].push_back(api::proxy_to_json(v, registry));
-        send(res, 201, out);
-      } catch (const HttpError& e) {
-        ojson out = ojson::parse(api::error_body(e.status(), e.what()));
-        out["proxies"] = ojson::array();  // Toxiproxy lists what was created: nothing, here
-        send(res, e.status(), out);
-      }
-    });
-
-    route("GET", proxy, [this](const auto& req, auto& res) {
-      std::string name = req.matches[1];
-      auto view = on_control([this, name] { return server.view(name); });
-      send(res, 200, api::proxy_to_json(view, registry));
-    });
-
-    auto update_proxy = [this](const httplib::Request& req, httplib::Response& res) {
-      std::string name = req.matches[1];
-      auto body = std::make_shared<const Body>(req.body);
-      auto view = on_control([this, name, body] {
-        ProxyView current = server.view(name);
-        ProxyPatch patch = api::patch_from_json(body->get());
-        // Clients send the whole proxy back, with the bound address: not a move.
-        if (patch.listen && config::parse_endpoint(current.listen) == patch.listen) {
-          patch.listen.reset();
+  // POST /populate: entries that list their toxics get exactly those, kept proxies included.
+  void populate(const httplib::Request& req, httplib::Response& res) {
+    auto body = std::make_shared<const Body>(req.body);
+    try {
+      auto views = on_control([this, body] {
+        const json& list = body->get();
+        if (!list.is_array()) throw HttpError(400, "bad request body: expected a list of proxies");
+        std::vector<control::PopulateEntry> entries;
+        for (const auto& entry : list) {
+          entries.push_back({api::proxy_from_json(entry, registry), api::has_toxics(entry)});
+          for (const auto& f : entries.back().config.faults)
+            api::check_toxic(f, registry);
         }
-        if (patch.upstream && config::parse_endpoint(current.upstream) == patch.upstream) {
-          patch.upstream.reset();
-        }
-        return server.update_proxy(name, patch);
+        return server.populate(std::move(entries));
       });
-      send(res, 200, api::proxy_to_json(view, registry));
-    };
-    route("POST", proxy, update_proxy);
-    route("PATCH", proxy, update_proxy);
-
-    route("DELETE", proxy, [this](const auto& req, auto& res) {
-      std::string name = req.matches[1];
-      on_control([this, name] { server.delete_proxy(name); });
-      res.status = 204;
-    });
-
-    route("GET", proxy + "/toxics", [this](const auto& req, auto& res) {
-      std::string name = req.matches[1];
-      auto view = on_control([this, name] { return server.view(name); });
-      ojson out = ojson::array();
-      for (const auto& f : view.faults)
-        out.push_back(api::toxic_to_json(f, registry));
-      send(res, 200, out);
-    });
-
-    route("POST", proxy + "/toxics", [this](const auto& req, auto& res) {
-      std::string name = req.matches[1];
-      auto body = std::make_shared<const Body>(req.body);
-      auto spec = on_control([this, name, body] {
-        ProxyView view = server.view(name);
-        config::FaultSpec spec = api::toxic_from_json(body->get(), registry);
-        if (find_toxic(view, spec.name)) throw HttpError(409, "toxic already exists");
-        api::check_toxic(spec, registry);
-        auto faults = view.faults;
-        faults.push_back(spec);
-        server.set_faults(name, faults);
-        log_api().info("proxy {}: toxic {} added ({}, {}); faults now: {}", name, spec.name,
-                       spec.type, config::to_string(spec.stream), fault_list(faults));
-        return spec;
-      });
-      send(res, 200, api::toxic_to_json(spec, registry));
-    });
-
-    route("GET", toxic, [this](const auto& req, auto& res) {
-      std::string name = req.matches[1], toxic_name = req.matches[2];
-      auto spec = on_control([this, name, toxic_name] {
-        ProxyView view = server.view(name);
-        const config::FaultSpec* f = find_toxic(view, toxic_name);
-        if (!f) throw HttpError(404, "toxic not found");
-        return *f;
-      });
-      send(res, 200, api::toxic_to_json(spec, registry));
-    });
-
-    auto update_toxic = [this](const httplib::Request& req, httplib::Response& res) {
-      std::string name = req.matches[1], toxic_name = req.matches[2];
-      auto body = std::make_shared<const Body>(req.body);
-      auto spec = on_control([this, name, toxic_name, body] {
-        ProxyView view = server.view(name);
-        auto faults = view.faults;
-        auto it = std::find_if(faults.begin(), faults.end(),
-                               [&](const auto& f) { return f.name == toxic_name; });
-        if (it == faults.end()) throw HttpError(404, "toxic not found");
-        api::merge_toxic(*it, body->get(), registry);
-        api::check_toxic(*it, registry);
-        server.set_faults(name, faults);
-        log_api().info("proxy {}: toxic {} updated", name, toxic_name);
-        return *it;
-      });
-      send(res, 200, api::toxic_to_json(spec, registry));
-    };
-    route("POST", toxic, update_toxic);
-    route("PATCH", toxic, update_toxic);
-
-    route("DELETE", toxic, [this](const auto& req, auto& res) {
-      std::string name = req.matches[1], toxic_name = req.matches[2];
-      on_control([this, name, toxic_name] {
-        ProxyView view = server.view(name);
-        auto faults = view.faults;
-        auto it = std::find_if(faults.begin(), faults.end(),
-                               [&](const auto& f) { return f.name == toxic_name; });
-        if (it == faults.end()) throw HttpError(404, "toxic not found");
-        faults.erase(it);
-        server.set_faults(name, faults);
-        log_api().info("proxy {}: toxic {} removed; faults now: {}", name, toxic_name,
-                       faults.empty() ? "none" : fault_list(faults));
-      });
-      res.status = 204;
-    });
-
-    route("POST", "/reset", [this](const auto&, auto& res) {
-      on_control([this] { server.reset(); });
-      log_api().info("reset: every proxy enabled, every toxic removed");
-      res.status = 204;
-    });
-
-    route("POST", "/reload", [this](const auto&, auto& res) {
-      if (options.config_path.empty()) {
-        throw HttpError(400, "nothing to reload: faultline was started without --config");
-      }
-      auto summary = on_control([this] { return reload_config(server, options.config_path); });
       ojson out;
-      out["reloaded"] = options.config_path;
-      out["message"] = summary;
-      send(res, 200, out);
-    });
+      out["proxies"] = ojson::array();
+      for (const auto& v : views)
+        out["proxies"].push_back(api::proxy_to_json(v, registry));
+      send(res, 201, out);
+    } catch (const HttpError& e) {
+      ojson out = ojson::parse(api::error_body(e.status(), e.what()));
+      out["proxies"] = ojson::array();  // Toxiproxy lists what was created: nothing, here
+      send(res, e.status(), out);
+    }
+  }
 
-    route("GET", "/metrics", [this](const auto&, auto& res) {
-      auto views = on_control([this] { return server.views(); });
-      res.status = 200;
-      res.set_content(render_metrics(views, options.version), kMetricsContentType);
+  // GET /proxies/{proxy}
+  void show_proxy(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    auto view = on_control([this, name] { return server.view(name); });
+    send(res, 200, api::proxy_to_json(view, registry));
+  }
+
+  // POST or PATCH /proxies/{proxy}
+  void update_proxy(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    auto body = std::make_shared<const Body>(req.body);
+    auto view = on_control([this, name, body] {
+      ProxyView current = server.view(name);
+      ProxyPatch patch = api::patch_from_json(body->get());
+      // Clients send the whole proxy back, with the bound address: not a move.
+      if (patch.listen && config::parse_endpoint(current.listen) == patch.listen) {
+        patch.listen.reset();
+      }
+      if (patch.upstream && config::parse_endpoint(current.upstream) == patch.upstream) {
+        patch.upstream.reset();
+      }
+      return server.update_proxy(name, patch);
     });
+    send(res, 200, api::proxy_to_json(view, registry));
+  }
+
+  // DELETE /proxies/{proxy}
+  void delete_proxy(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    on_control([this, name] { server.delete_proxy(name); });
+    res.status = 204;
+  }
+
+  // GET /proxies/{proxy}/toxics
+  void list_toxics(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    auto view = on_control([this, name] { return server.view(name); });
+    ojson out = ojson::array();
+    for (const auto& f : view.faults)
+      out.push_back(api::toxic_to_json(f, registry));
+    send(res, 200, out);
+  }
+
+  // POST /proxies/{proxy}/toxics
+  void create_toxic(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    auto body = std::make_shared<const Body>(req.body);
+    auto spec = on_control([this, name, body] {
+      server.view(name);  // an unknown proxy is 404 before the body is read
+      config::FaultSpec spec = api::toxic_from_json(body->get(), registry);
+      server.add_fault(name, spec);
+      log_api().info("proxy {}: toxic {} added ({}, {}); faults now: {}", name, spec.name,
+                     spec.type, config::to_string(spec.stream),
+                     fault_list(server.view(name).faults));
+      return spec;
+    });
+    send(res, 200, api::toxic_to_json(spec, registry));
+  }
+
+  // GET /proxies/{proxy}/toxics/{toxic}
+  void show_toxic(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1], toxic_name = req.matches[2];
+    auto spec = on_control([this, name, toxic_name] { return server.fault(name, toxic_name); });
+    send(res, 200, api::toxic_to_json(spec, registry));
+  }
+
+  // POST or PATCH /proxies/{proxy}/toxics/{toxic}
+  void update_toxic(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1], toxic_name = req.matches[2];
+    auto body = std::make_shared<const Body>(req.body);
+    auto spec = on_control([this, name, toxic_name, body] {
+      config::FaultSpec spec = server.fault(name, toxic_name);
+      api::merge_toxic(spec, body->get(), registry);
+      server.update_fault(name, toxic_name, spec);
+      log_api().info("proxy {}: toxic {} updated", name, toxic_name);
+      return spec;
+    });
+    send(res, 200, api::toxic_to_json(spec, registry));
+  }
+
+  // DELETE /proxies/{proxy}/toxics/{toxic}
+  void delete_toxic(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1], toxic_name = req.matches[2];
+    on_control([this, name, toxic_name] {
+      server.remove_fault(name, toxic_name);
+      auto faults = server.view(name).faults;
+      log_api().info("proxy {}: toxic {} removed; faults now: {}", name, toxic_name,
+                     faults.empty() ? "none" : fault_list(faults));
+    });
+    res.status = 204;
+  }
+
+  // POST /reset
+  void reset(const httplib::Request&, httplib::Response& res) {
+    on_control([this] { server.reset(); });
+    log_api().info("reset: every proxy enabled, every toxic removed");
+    res.status = 204;
+  }
+
+  // POST /reload
+  void reload(const httplib::Request&, httplib::Response& res) {
+    if (options.config_path.empty()) {
+      throw HttpError(400, "nothing to reload: faultline was started without --config");
+    }
+    auto summary = on_control([this] { return reload_config(server, options.config_path); });
+    ojson out;
+    out["reloaded"] = options.config_path;
+    out["message"] = summary;
+    send(res, 200, out);
+  }
+
+  // GET /metrics
+  void metrics(const httplib::Request&, httplib::Response& res) {
+    auto views = on_control([this] { return server.views(); });
+    res.status = 200;
+    res.set_content(render_metrics(views, options.version), kMetricsContentType);
   }
 
   bool known_path(const std::string& path) const {

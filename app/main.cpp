@@ -185,7 +185,10 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   // A JSON file's proxies go in as POST /populate would put them.
   if (!json_proxies.empty()) {
     try {
-      server.populate(json_proxies);
+      std::vector<control::PopulateEntry> entries;
+      for (const auto& pc : json_proxies)
+        entries.push_back({pc, true});  // the file gives each proxy whole, toxics included
+      server.populate(std::move(entries));
     } catch (const std::exception& e) {
       proxy::log_proxy().error("{}: {}", opt.json_config, e.what());
       server.stop(std::chrono::milliseconds(500));
@@ -250,8 +253,10 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
         control::reload_config(server, opt.config_path);
       } catch (const config::ConfigError&) {
         // logged by reload_config with its file:line:col
+      } catch (const control::ControlError&) {
+        // logged by reload_config: nothing was changed
       } catch (const std::exception& e) {
-        proxy::log_config().error("reload failed part-way: {}", e.what());
+        proxy::log_config().error("reload failed: {}", e.what());
       }
       signals.async_wait(on_signal);
       return;

@@ -16,7 +16,12 @@ std::string reload_config(Server& server, const std::string& path) {
     log_config().error("reload refused, the running configuration is unchanged: {}", e.what());
     throw;
   }
-  server.apply(cfg);
+  try {
+    server.apply(cfg);  // all-or-nothing: a listener that cannot be bound changes nothing
+  } catch (const ControlError& e) {
+    log_config().error("reload refused, the running configuration is unchanged: {}", e.what());
+    throw;
+  }
   std::size_t faults = 0;
   for (const auto& p : cfg.proxies)
     faults += p.faults.size();

@@ -97,8 +97,7 @@ void Listener::bind_and_listen(const tcp::endpoint& endpoint) {
   acceptor_.non_blocking(true);  // accept_loop takes clients with accept4 until EAGAIN
 }
 
-void Listener::open() {
-  const config::Endpoint& listen = proxy_->config().listen;
+void Listener::open(const config::Endpoint& listen) {
   tcp::resolver resolver(context_);
   auto results = resolver.resolve(listen.host, std::to_string(listen.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service);

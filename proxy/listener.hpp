@@ -24,8 +24,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   Listener(asio::io_context& context, WorkerPool& workers, std::shared_ptr<ProxyState> proxy);
   ~Listener();
 
-  // Binds and listens; throws std::system_error (the caller names the proxy).
-  void open();
+  // Binds `listen` (the proxy's address: the one it asked for, or the one it was given by an
+  // earlier bind) and listens; throws std::system_error (the caller names the proxy).
+  void open(const config::Endpoint& listen);
   // The accept loop and the listener faults, on the control io_context.
   void start();
   // Stops accepting and the listener faults; sessions already running are not touched.
