@@ -234,17 +234,19 @@ TEST(Api, ShowUpdateDisableEnableDelete) {
   auto on = f.call("POST", "/proxies/p", json{{"enabled", true}});  // POST: Toxiproxy < 2.6
   ASSERT_EQ(on.status, 200) << on.text;
   EXPECT_EQ(on.body["enabled"], true);
-  Fd again = connect_tcp(f.proxy_port());
+  EXPECT_EQ(on.body["listen"], show.body["listen"]);
+  Fd again = connect_tcp(port);  // the port read once: re-enabling listens there again
   ASSERT_TRUE(again);
   EXPECT_GE(echo_ms(again.get()), 0);
 
-  // A new upstream restarts the proxy on it.
+  // A new upstream restarts the proxy on it, on the same port.
   EchoServer other;
   auto moved = f.call("PATCH", "/proxies/p",
                       json{{"upstream", "127.0.0.1:" + std::to_string(other.port())}});
   ASSERT_EQ(moved.status, 200) << moved.text;
   EXPECT_EQ(moved.body["upstream"], "127.0.0.1:" + std::to_string(other.port()));
-  Fd third = connect_tcp(f.proxy_port());
+  EXPECT_EQ(moved.body["listen"], show.body["listen"]);
+  Fd third = connect_tcp(port);
   EXPECT_GE(echo_ms(third.get()), 0);
 
   EXPECT_EQ(f.call("PATCH", "/proxies/nope", json{{"enabled", false}}).status, 404);
@@ -255,6 +257,111 @@ TEST(Api, ShowUpdateDisableEnableDelete) {
   EXPECT_TRUE(del.text.empty());
   EXPECT_EQ(f.call("GET", "/proxies/p").status, 404);
   EXPECT_EQ(f.call("DELETE", "/proxies/p").status, 404);
+}
+
+// A port 0 keeps the port it was given for the life of the proxy (as in Toxiproxy): shown
+// while disabled, listened on again by enabled: true, /reset and a re-route, kept by /populate.
+TEST(Api, APortZeroKeepsItsPort) {
+  ApiFixture f;
+  const std::string up = "127.0.0.1:" + std::to_string(f.echo_port());
+  auto made =
+      f.call("POST", "/proxies", json{{"name", "z"}, {"listen", "127.0.0.1:0"}, {"upstream", up}});
+  ASSERT_EQ(made.status, 201) << made.text;
+  const std::string listen = made.body["listen"];
+  ASSERT_NE(listen, "127.0.0.1:0");
+  const auto port = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  auto relays = [&](const char* when) {
+    Fd c = connect_tcp(port);
+    EXPECT_TRUE(c) << when;
+    EXPECT_GE(echo_ms(c.get()), 0) << when;
+  };
+
+  auto off = f.call("PATCH", "/proxies/z", json{{"enabled", false}});
+  EXPECT_EQ(off.body["listen"], listen) << "shown while disabled";
+  EXPECT_EQ(f.call("GET", "/proxies").body["z"]["listen"], listen);
+  auto on = f.call("PATCH", "/proxies/z", json{{"enabled", true}});
+  EXPECT_EQ(on.body["listen"], listen);
+  relays("after enabled: true");
+
+  ASSERT_EQ(f.call("PATCH", "/proxies/z", json{{"enabled", false}}).status, 200);
+  ASSERT_EQ(f.call("POST", "/reset").status, 204);
+  EXPECT_EQ(f.call("GET", "/proxies/z").body["listen"], listen);
+  relays("after /reset");
+
+  // Re-routing as a client library does: the whole proxy sent back with a new upstream.
+  EchoServer other;
+  json body = f.call("GET", "/proxies/z").body;
+  body["upstream"] = "127.0.0.1:" + std::to_string(other.port());
+  auto rerouted = f.call("POST", "/proxies/z", body);
+  ASSERT_EQ(rerouted.status, 200) << rerouted.text;
+  EXPECT_EQ(rerouted.body["listen"], listen);
+  relays("after a re-route");
+
+  // /populate with the address it shows: unchanged, the open connection stays.
+  Fd open = connect_tcp(port);
+  ASSERT_GE(echo_ms(open.get()), 0);
+  auto same = f.call(
+      "POST", "/populate",
+      json::array({json{{"name", "z"}, {"listen", listen}, {"upstream", body["upstream"]}}}));
+  ASSERT_EQ(same.status, 201) << same.text;
+  EXPECT_EQ(same.body["proxies"][0]["listen"], listen);
+  EXPECT_GE(echo_ms(open.get()), 0) << "populate with the shown address replaced the proxy";
+  // ... and with a new upstream: replaced, on the same port.
+  auto back = f.call("POST", "/populate",
+                     json::array({json{{"name", "z"}, {"listen", listen}, {"upstream", up}}}));
+  ASSERT_EQ(back.status, 201) << back.text;
+  EXPECT_EQ(back.body["proxies"][0]["listen"], listen);
+  EXPECT_EQ(back.body["proxies"][0]["upstream"], up);
+  relays("after populate re-routed it");
+
+  // Only an explicit new listen moves it.
+  const std::uint16_t elsewhere = unused_port();
+  auto moved =
+      f.call("PATCH", "/proxies/z", json{{"listen", "127.0.0.1:" + std::to_string(elsewhere)}});
+  ASSERT_EQ(moved.status, 200) << moved.text;
+  EXPECT_EQ(moved.body["listen"], "127.0.0.1:" + std::to_string(elsewhere));
+  Fd there = connect_tcp(elsewhere);
+  EXPECT_GE(echo_ms(there.get()), 0);
+}
+
+// Each API change is all-or-nothing: a port taken (by a socket the test holds) by the second
+// of three new proxies, or by the new listen of an update, leaves every proxy, listener, toxic
+// and open connection as it was.
+TEST(Api, AChangeThatCannotBindChangesNothing) {
+  ApiFixture f;
+  ASSERT_EQ(f.call("POST", "/proxies/p/toxics",
+                   json{{"type", "latency"}, {"attributes", {{"latency", 50}}}})
+                .status,
+            200);
+  const std::uint16_t port = f.proxy_port();
+  Fd open = connect_tcp(port);
+  ASSERT_GE(echo_ms(open.get()), 50);
+  const json before = f.call("GET", "/proxies").body;
+  std::uint16_t taken = 0;
+  Fd holder = listen_tcp(&taken);
+  const std::string up = "127.0.0.1:" + std::to_string(f.echo_port());
+  const std::uint16_t first = unused_port(), third = unused_port();
+  auto addr = [](std::uint16_t p) { return "127.0.0.1:" + std::to_string(p); };
+
+  auto pop = f.call("POST", "/populate",
+                    json::array({json{{"name", "n1"}, {"listen", addr(first)}, {"upstream", up}},
+                                 json{{"name", "n2"}, {"listen", addr(taken)}, {"upstream", up}},
+                                 json{{"name", "n3"}, {"listen", addr(third)}, {"upstream", up}}}));
+  EXPECT_EQ(pop.status, 500) << pop.text;
+  EXPECT_NE(pop.body.value("error", "").find("Address already in use"), std::string::npos)
+      << pop.text;
+  EXPECT_EQ(pop.body["proxies"], json::array());
+
+  auto upd = f.call("PATCH", "/proxies/p", json{{"listen", addr(taken)}});
+  EXPECT_EQ(upd.status, 500) << upd.text;
+
+  EXPECT_EQ(f.call("GET", "/proxies").body, before);
+  int err = 0;
+  EXPECT_FALSE(connect_tcp(first, 500ms, &err)) << "n1 was left listening";
+  EXPECT_FALSE(connect_tcp(third, 500ms, &err)) << "n3 was left listening";
+  EXPECT_GE(echo_ms(open.get()), 50) << "the open connection was cut or lost its toxic";
+  Fd fresh = connect_tcp(port);
+  EXPECT_GE(echo_ms(fresh.get()), 50);
 }
 
 TEST(Api, PopulateCreatesAllOrNothing) {
@@ -566,6 +673,7 @@ TEST(Api, AnswersWithin100msUnderFullDataLoad) {
 
 TEST(Api, ResetEnablesEveryProxyAndRemovesEveryToxic) {
   ApiFixture f;
+  const std::uint16_t port = f.proxy_port();  // read once: reset listens there again
   ASSERT_EQ(f.call("POST", "/proxies/p/toxics", json{{"type", "latency"}}).status, 200);
   ASSERT_EQ(f.call("PATCH", "/proxies/p", json{{"enabled", false}}).status, 200);
   // No body and no Content-Length at all, as `curl -X POST .../reset` sends it.
@@ -578,7 +686,7 @@ TEST(Api, ResetEnablesEveryProxyAndRemovesEveryToxic) {
   auto p = f.call("GET", "/proxies/p");
   EXPECT_EQ(p.body["enabled"], true);
   EXPECT_EQ(p.body["toxics"], json::array());
-  Fd c = connect_tcp(f.proxy_port());
+  Fd c = connect_tcp(port);
   EXPECT_GE(echo_ms(c.get()), 0);
 }
 

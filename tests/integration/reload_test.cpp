@@ -162,5 +162,58 @@ TEST(Reload, ABadFileIsRefusedWholeAndTheOldConfigKeepsRelaying) {
   EXPECT_EQ(*status, 0);
 }
 
+// A file whose second of three new proxies cannot listen (the test holds its port) is
+// refused whole: the running proxy keeps its port, its fault and its open connection, and
+// none of the new proxies listens.
+TEST(Reload, AFileWhoseListenerCannotBeBoundChangesNothing) {
+  EchoServer echo;
+  std::string path = write_temp_file(
+      "reload_bind.yaml", config(echo.port(), "      - { type: latency, latency: 50ms }\n"));
+  Running r = start(path);
+  ASSERT_NE(r.proxy, 0) << r.process->output();
+  Fd c = connect_tcp(r.proxy);
+  ASSERT_GE(echo_ms(c.get()), 50);
+  httplib::Client http("127.0.0.1", r.api);
+  auto before = http.Get("/proxies");
+  ASSERT_TRUE(before);
+
+  std::uint16_t taken = 0;
+  Fd holder = listen_tcp(&taken);
+  const std::uint16_t first = unused_port(), third = unused_port();
+  auto entry = [&](const std::string& name, std::uint16_t port) {
+    return "  - name: " + name + "\n    listen: 127.0.0.1:" + std::to_string(port) +
+           "\n    upstream: 127.0.0.1:" + std::to_string(echo.port()) + "\n";
+  };
+  // The running proxy gets a new fault, and three new proxies come along.
+  rewrite(path, config(echo.port(), "      - { type: latency, latency: 300ms }\n") +
+                    entry("n1", first) + entry("n2", taken) + entry("n3", third));
+  r.process->signal(SIGHUP);
+  ASSERT_TRUE(r.process->wait_for_line(
+      std::regex(
+          R"(reload refused, the running configuration is unchanged: proxy "n2": cannot listen on 127\.0\.0\.1:\d+: Address already in use)"),
+      5s))
+      << r.process->output();
+  auto res = http.Post("/reload", "", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500) << res->body;
+
+  auto after = http.Get("/proxies");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(nlohmann::json::parse(after->body), nlohmann::json::parse(before->body));
+  double t = echo_ms(c.get());
+  EXPECT_GE(t, 50) << "the open connection was cut or lost its fault";
+  EXPECT_LT(t, 300) << "part of the refused file was applied";
+  Fd fresh = connect_tcp(r.proxy);
+  EXPECT_GE(echo_ms(fresh.get()), 50);
+  int err = 0;
+  EXPECT_FALSE(connect_tcp(first, 500ms, &err)) << "n1 was left listening";
+  EXPECT_FALSE(connect_tcp(third, 500ms, &err)) << "n3 was left listening";
+
+  r.process->signal(SIGTERM);
+  auto status = r.process->wait(3s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+}
+
 }  // namespace
 }  // namespace faultline::test
