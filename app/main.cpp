@@ -46,7 +46,8 @@ struct Options {
   unsigned threads = 0;
   std::string busy_poll;  // a duration; empty: the default
   bool no_splice = false;
-  std::string timer_spin;  // a duration; empty: the default
+  std::string timer_spin;          // a duration; empty: the default
+  std::string profile = "frugal";  // frugal or low-latency: the defaults of the two above
   std::string congestion = "auto";
   // From toxiproxy-server's command line: the API's address, a JSON file of proxies, a seed,
   // and a note to log once logging is set up.
@@ -171,6 +172,10 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
   unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   proxy::WorkerOptions workers;
+  if (opt.profile == "low-latency") {
+    workers.busy_poll = proxy::kLowLatencyBusyPoll;
+    workers.timer_spin = proxy::kLowLatencyTimerSpin;
+  }
   set_from_flag(opt.busy_poll, workers.busy_poll);
   workers.splice = !opt.no_splice;
   set_from_flag(opt.timer_spin, workers.timer_spin);
@@ -351,15 +356,21 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--threads", opt.threads, "worker threads (default: one per core)")
       ->check(CLI::Range(1, 256));
+  app.add_option("--profile", opt.profile,
+                 "frugal: no polling, no spinning, CPU only for work done; low-latency: "
+                 "--busy-poll 50us --timer-spin 500us, faster round trips and microsecond "
+                 "fault timers for up to a core per busy worker (default: frugal)")
+      ->check(CLI::IsMember({"frugal", "low-latency"}));
   app.add_option("--busy-poll", opt.busy_poll,
                  "after traffic, keep polling this long before sleeping (lower latency, CPU "
-                 "while busy); 0 turns it off (default: 50us)")
+                 "while busy); 0 turns it off (default: 0, low-latency: 50us)")
       ->check(duration_up_to(std::chrono::seconds(1), "50us"));
   app.add_flag("--no-splice", opt.no_splice,
                "relay through user-space buffers even when a connection has no fault on");
   app.add_option("--timer-spin", opt.timer_spin,
                  "fault timers wake this early and poll until due (delays accurate to "
-                 "microseconds, CPU up to this long per timer); 0 turns it off (default: 500us)")
+                 "microseconds, CPU up to this long per timer); 0 turns it off (default: 0, "
+                 "low-latency: 500us)")
       ->check(duration_up_to(std::chrono::milliseconds(10), "500us"));
   app.add_option("--congestion", opt.congestion,
                  "TCP congestion control of the proxy's own sockets: auto (reno on loopback, "

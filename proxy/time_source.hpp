@@ -20,10 +20,11 @@ class TimeSource {
                                      faults::Clock::time_point deadline) = 0;
 };
 
-// The steady clock and asio::steady_timer on the current coroutine's executor. A sleep (or a
-// wait's deadline) wakes `spin` early and then polls the executor until it is due: on a VM an
-// idle thread's timer wakes it 0.2-0.5 ms late, which every delay a fault makes would
-// otherwise carry. The cost is up to `spin` of CPU per timer; zero turns it off.
+// The steady clock and asio::steady_timer (a timerfd: an hrtimer, no slack) on the current
+// coroutine's executor. With a `spin` (opt-in, `--profile low-latency`), a sleep (or a wait's
+// deadline) wakes `spin` early and then polls the executor until it is due: on a VM an idle
+// thread's timer wakes it 0.1-0.5 ms late, which every delay a fault makes would otherwise
+// carry. The cost is up to `spin` of CPU per timer; zero (the default) turns it off.
 class RealTime final : public TimeSource {
  public:
   explicit RealTime(std::chrono::microseconds spin = {}) : spin_(spin) {}

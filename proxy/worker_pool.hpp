@@ -22,20 +22,28 @@ namespace faultline::proxy {
 
 class Session;
 
+// Off by default: faultline runs beside the system it tests, usually on a small CI runner, and
+// what it spins is taken from that system. The low-latency profile turns both on.
 struct WorkerOptions {
   // After each burst of work a worker keeps polling its sockets this long before it sleeps
   // in epoll_wait: the next packet of a busy connection then costs no thread wake-up (the
-  // largest part of a round trip through the proxy on a VM). An idle proxy uses no CPU.
-  std::chrono::microseconds busy_poll{50};
+  // largest part of a round trip through the proxy on a VM), for up to this much CPU per
+  // burst. An idle proxy uses no CPU either way.
+  std::chrono::microseconds busy_poll{0};
   // Relay a connection that has no fault on with splice(2) (Linux): socket to pipe to
   // socket, the bytes never enter user space.
   bool splice = true;
   // Fault timers wake this early and poll until due (see RealTime): delays accurate to a few
-  // microseconds instead of the 0.2-0.5 ms a VM takes to wake a sleeping thread.
-  std::chrono::microseconds timer_spin{500};
+  // microseconds instead of the 0.1-0.5 ms a VM takes to wake a sleeping thread, for up to
+  // this much CPU per timer (per chunk under latency, per piece under slicer).
+  std::chrono::microseconds timer_spin{0};
   // The congestion control of the proxy's own sockets (see CongestionPolicy).
   CongestionPolicy congestion;
 };
+
+// `--profile low-latency`: CPU traded for round trips and timer precision.
+inline constexpr std::chrono::microseconds kLowLatencyBusyPoll{50};
+inline constexpr std::chrono::microseconds kLowLatencyTimerSpin{500};
 
 class Worker {
  public:

@@ -124,7 +124,11 @@ TEST(Binary, RelayModeFlagsAreLoggedAndBadValuesAreRefused) {
   EchoServer echo;
   std::string path = write_temp_file("modes.yaml", config_for(echo.port()));
   for (const auto& [flags, logged] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{}, "(busy-poll 50us, splice on, timer-spin 500us, congestion auto)"},
+           {{}, "(busy-poll off, splice on, timer-spin off, congestion auto)"},
+           {{"--profile", "low-latency"},
+            "(busy-poll 50us, splice on, timer-spin 500us, congestion auto)"},
+           {{"--profile", "low-latency", "--timer-spin", "0"},
+            "(busy-poll 50us, splice on, timer-spin off, congestion auto)"},
            {{"--busy-poll", "0", "--no-splice", "--timer-spin", "0", "--congestion", "system"},
             "(busy-poll off, splice off, timer-spin off, congestion system)"},
            {{"--busy-poll", "200us", "--timer-spin", "1ms", "--congestion", "reno"},

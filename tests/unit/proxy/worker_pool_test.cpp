@@ -1,18 +1,26 @@
 // Worker threads: they survive SIGPIPE (splice(2) cannot suppress it), and the busy-poll
-// window ends: a worker with nothing to do sleeps instead of spinning.
+// window ends: a worker with nothing to do sleeps instead of spinning. By default they
+// neither poll nor spin, and their timed sleeps carry no timer slack.
 #include "proxy/worker_pool.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <future>
 #include <thread>
 
+#include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
+#include <asio/use_future.hpp>
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 namespace faultline::proxy {
 namespace {
@@ -66,6 +74,47 @@ TEST(WorkerPool, AWorkerSleepsOnceTheBusyPollWindowHasPassed) {
     EXPECT_LT(used, 0.03) << "busy_poll " << window.count() << "us: " << used << " s of CPU";
   }
 }
+
+TEST(WorkerPool, DefaultsNeitherPollNorSpin) {
+  WorkerOptions defaults;
+  EXPECT_EQ(defaults.busy_poll.count(), 0);
+  EXPECT_EQ(defaults.timer_spin.count(), 0);
+  // 100 fault-timer sleeps of 2 ms on a default worker: each is one timerfd wake-up (tens of
+  // microseconds). The old 500 us spin alone would take 50 ms of CPU here.
+  WorkerPool pool(1, defaults);
+  Worker& worker = *pool.workers()[0];
+  double before = process_cpu_seconds();
+  auto done = asio::co_spawn(
+      worker.context(),
+      [&worker]() -> asio::awaitable<faults::Clock::duration> {
+        faults::Clock::duration late{};
+        for (int i = 0; i < 100; ++i) {
+          auto due = faults::Clock::now() + 2ms;
+          co_await worker.time().sleep_until(due);
+          late = std::max(late, faults::Clock::now() - due);
+        }
+        co_return late;
+      },
+      asio::use_future);
+  ASSERT_EQ(done.wait_for(30s), std::future_status::ready);
+  auto late = done.get();
+  double used = process_cpu_seconds() - before;
+  EXPECT_GE(late.count(), 0);
+  EXPECT_LT(used, 0.02) << used << " s of CPU for 100 sleeps of 2 ms";
+}
+
+#ifdef __linux__
+TEST(WorkerPool, WorkerThreadsRunWithoutTimerSlack) {
+  WorkerPool pool(2, WorkerOptions{});
+  for (auto& w : pool.workers()) {
+    std::promise<long> slack;
+    asio::post(w->context(), [&] { slack.set_value(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)); });
+    auto got = slack.get_future();
+    ASSERT_EQ(got.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(got.get(), 1) << "ns of timer slack on a worker thread";
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace faultline::proxy
