@@ -169,12 +169,16 @@ class Rig final : private proxy::TaskSpawner {
   }
   asio::awaitable<void> finish() { co_await pipeline_->head().finish(); }
 
-  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                   proxy::TaskKind) override {
+  proxy::TaskId spawn(std::function<asio::awaitable<void>()> make, proxy::TaskKind) override {
     asio::cancellation_signal& s = signals_.emplace_back();
     asio::co_spawn(context_, make(),
                    asio::bind_cancellation_slot(s.slot(), [](std::exception_ptr) {}));
-    return s;
+    return signals_.size();
+  }
+  void cancel(proxy::TaskId task) override {
+    auto it = signals_.begin();
+    std::advance(it, static_cast<std::ptrdiff_t>(task - 1));
+    it->emit(asio::cancellation_type::terminal);
   }
 
   asio::io_context context_{1};

@@ -1,6 +1,7 @@
 #include "proxy/pipeline.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/channel.hpp>
@@ -14,6 +15,8 @@
 
 namespace faultline::proxy {
 namespace {
+
+std::atomic<std::int64_t> g_live_stages{0};
 
 std::uint64_t splitmix(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -54,23 +57,40 @@ static bool same_fault(const config::FaultSpec& a, const config::FaultSpec& b) {
 
 // The Sink a fault writes to. It stays the same object for the fault's whole life while the
 // stage behind it may change (a live rebuild re-links the pipeline under a running watch()).
+// It also keeps that stage alive: a stage that left the pipeline lives on until its own
+// coroutines end, and whatever it may still write into must outlive it.
 class ForwardSink final : public faults::Sink {
  public:
-  void set(faults::Sink* target) { target_ = target; }
+  void set(faults::Sink* target, std::shared_ptr<faults::Sink> owner) {
+    target_ = target;
+    owner_ = std::move(owner);
+  }
+  // Each call holds its target: a live change may re-link this sink while a write into a
+  // stage that is leaving is still in progress.
   asio::awaitable<void> write(faults::Chunk chunk) override {
+    auto hold = owner_;
     co_await target_->write(std::move(chunk));
   }
-  asio::awaitable<void> finish() override { co_await target_->finish(); }
+  asio::awaitable<void> finish() override {
+    auto hold = owner_;
+    co_await target_->finish();
+  }
   asio::awaitable<void> abort(faults::Abort how, faults::Peer who) override {
+    auto hold = owner_;
     co_await target_->abort(how, who);
   }
 
  private:
   faults::Sink* target_ = nullptr;
+  std::shared_ptr<faults::Sink> owner_;  // null for the terminal sink (the session's)
 };
 
 // A stage is both the Sink the previous stage writes to and the FaultContext of its fault.
-class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
+// Its coroutines hold it (and it holds the stage it writes into), so a stage that leaves the
+// pipeline in a live change is freed as soon as its last coroutine has ended.
+class Pipeline::Stage final : public faults::Sink,
+                              public faults::FaultContext,
+                              public std::enable_shared_from_this<Stage> {
  public:
   Stage(asio::any_io_executor executor, TimeSource& time, const faults::CompiledFault& compiled,
         Direction direction, const ConnectionInfo& connection, std::size_t index)
@@ -81,6 +101,7 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
         connection_(connection),
         rng_(derive_seed(connection.proxy->seed(), connection.proxy->name(), connection.index,
                          direction, index)) {
+    g_live_stages.fetch_add(1, std::memory_order_relaxed);
     // Drawn once per connection and direction, and kept across live changes that leave this
     // fault as it is, so a seed replays exactly.
     std::uniform_real_distribution<double> coin(0.0, 1.0);
@@ -95,25 +116,33 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
     }
   }
 
+  ~Stage() override {
+    g_live_stages.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   const config::FaultSpec& spec() const { return spec_; }
   bool on() const { return on_; }
   bool queued() const { return queue_ != nullptr; }
-  void set_next(faults::Sink* next) { next_.set(next); }
+  void set_next(faults::Sink* next, std::shared_ptr<Stage> owner) {
+    next_.set(next, std::move(owner));
+  }
 
   void start(TaskSpawner& spawner) {
     if (!on_ || started_) return;  // once: two drainers on one queue would split its EOF
     started_ = true;
+    spawner_ = &spawner;
+    auto self = shared_from_this();
     if (queue_) {
-      signals_.push_back(&spawner.spawn([this] { return drain(); }, TaskKind::data));
+      tasks_.push_back(spawner.spawn([self] { return drain_task(self); }, TaskKind::data));
     }
-    signals_.push_back(&spawner.spawn([this] { return watch(); }, TaskKind::watcher));
+    tasks_.push_back(spawner.spawn([self] { return watch_task(self); }, TaskKind::watcher));
   }
 
   // Leaving the pipeline: its coroutines end (the drainer has nothing queued by then).
   void stop() {
-    for (auto* s : signals_)
-      s->emit(asio::cancellation_type::terminal);
-    signals_.clear();
+    for (TaskId task : tasks_)
+      spawner_->cancel(task);
+    tasks_.clear();
   }
 
   // Sink: what the previous stage (or the pump) hands in.
@@ -184,6 +213,10 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
 
   asio::awaitable<void> watch() { co_await fault_->watch(next_, *this); }
 
+  // A task's frame owns the stage (a parameter lives in the coroutine frame).
+  static asio::awaitable<void> drain_task(std::shared_ptr<Stage> self) { co_await self->drain(); }
+  static asio::awaitable<void> watch_task(std::shared_ptr<Stage> self) { co_await self->watch(); }
+
   asio::awaitable<void> before_dial() {
     if (on_ && active_at(now())) co_await fault_->before_dial(*this);
   }
@@ -249,7 +282,8 @@ class Pipeline::Stage final : public faults::Sink, public faults::FaultContext {
   std::size_t queued_bytes_ = 0;   // their buffers' capacity
   faults::Signal space_;
   faults::Signal drained_;
-  std::vector<asio::cancellation_signal*> signals_;
+  TaskSpawner* spawner_ = nullptr;
+  std::vector<TaskId> tasks_;
   bool started_ = false;
   faults::Clock::time_point eof_received_at_{};
 };
@@ -290,6 +324,10 @@ Pipeline::Pipeline(asio::any_io_executor executor, TimeSource& time, const Fault
 
 Pipeline::~Pipeline() = default;
 
+std::int64_t Pipeline::live_stages() {
+  return g_live_stages.load(std::memory_order_relaxed);
+}
+
 std::shared_ptr<Pipeline::Stage> Pipeline::make_stage(const faults::CompiledFault& fault,
                                                       std::size_t index) {
   return std::make_shared<Stage>(executor_, time_, fault, direction_, connection_, index);
@@ -299,9 +337,11 @@ void Pipeline::link() {
   // Each stage that is on writes into the next one that is on; stages that are off (not
   // drawn, or not this connection) are skipped, so they cost nothing per chunk.
   faults::Sink* next = &terminal_;
+  std::shared_ptr<Stage> owner;
   for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) {
     if (!(*it)->on()) continue;
-    (*it)->set_next(next);
+    (*it)->set_next(next, owner);
+    owner = *it;
     next = it->get();
   }
   head_ = next;
@@ -338,11 +378,9 @@ asio::awaitable<void> Pipeline::rebuild(const FaultSet& faults, TaskSpawner& spa
     }
     ++index;
   }
-  // 3. Stop what left.
+  // 3. Stop what left. Each is freed once its coroutines have seen the cancellation.
   for (auto& stage : stages_) {
-    if (!stage) continue;
-    stage->stop();
-    retired_.push_back(std::move(stage));
+    if (stage) stage->stop();
   }
   stages_ = std::move(next);
   link();

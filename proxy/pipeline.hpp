@@ -13,7 +13,6 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/cancellation_signal.hpp>
 
 #include "faults/fault.hpp"
 #include "proxy/proxy_state.hpp"
@@ -51,6 +50,9 @@ class Pipeline {
   // only from the pump, between writes.
   asio::awaitable<void> rebuild(const FaultSet& faults, TaskSpawner& spawner);
 
+  // Stages alive in this process (for tests: live changes must not accumulate them).
+  static std::int64_t live_stages();
+
  private:
   class Stage;
   std::shared_ptr<Stage> make_stage(const faults::CompiledFault& fault, std::size_t index);
@@ -61,8 +63,7 @@ class Pipeline {
   Direction direction_;
   const ConnectionInfo& connection_;
   faults::Sink& terminal_;
-  std::vector<std::shared_ptr<Stage>> stages_;   // head to tail
-  std::vector<std::shared_ptr<Stage>> retired_;  // removed, kept until their tasks end
+  std::vector<std::shared_ptr<Stage>> stages_;  // head to tail
   faults::Sink* head_;
 };
 

@@ -9,6 +9,7 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/channel_error.hpp>
+#include <asio/post.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -27,6 +28,7 @@ using asio::ip::tcp;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 std::atomic<std::uint64_t> g_next_session_id{0};
+std::atomic<std::int64_t> g_live_tasks{0};
 
 const char* side_name(Direction source) {
   return source == Direction::upstream ? "client" : "upstream";
@@ -91,28 +93,63 @@ Session::~Session() {
   close_sockets();
 }
 
-asio::cancellation_signal* Session::spawn_task(std::function<asio::awaitable<void>()> make,
-                                               TaskKind kind) {
+Session::RunningTask::RunningTask() {
+  g_live_tasks.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::RunningTask::~RunningTask() {
+  g_live_tasks.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::int64_t Session::live_tasks() {
+  return g_live_tasks.load(std::memory_order_relaxed);
+}
+
+TaskId Session::spawn_task(std::function<asio::awaitable<void>()> make, TaskKind kind) {
   ++tasks_;
-  auto done = [self = shared_from_this(), kind](std::exception_ptr e) { self->task_done(kind, e); };
   if (kind == TaskKind::control) {
+    auto done = [self = shared_from_this(), kind](std::exception_ptr e) {
+      self->task_done(kind, 0, e);
+    };
     asio::co_spawn(client_.get_executor(), make(), std::move(done));
-    return nullptr;
+    return 0;
   }
   if (kind == TaskKind::data) ++data_tasks_;
-  asio::cancellation_signal& signal = signals_.emplace_back();
+  RunningTask& task = running_.emplace_back();
+  task.id = ++next_task_;
+  auto done = [self = shared_from_this(), kind, id = task.id](std::exception_ptr e) {
+    self->task_done(kind, id, e);
+  };
   asio::co_spawn(client_.get_executor(), make(),
-                 asio::bind_cancellation_slot(signal.slot(), std::move(done)));
-  return &signal;
+                 asio::bind_cancellation_slot(task.signal.slot(), std::move(done)));
+  return task.id;
 }
 
-asio::cancellation_signal& Session::spawn(std::function<asio::awaitable<void>()> make,
-                                          TaskKind kind) {
-  return *spawn_task(std::move(make), kind);
+TaskId Session::spawn(std::function<asio::awaitable<void>()> make, TaskKind kind) {
+  return spawn_task(std::move(make), kind);
 }
 
-void Session::task_done(TaskKind kind, std::exception_ptr error) {
+void Session::cancel(TaskId task) {
+  for (auto& t : running_) {
+    if (t.id == task) {
+      t.signal.emit(asio::cancellation_type::terminal);
+      return;
+    }
+  }
+}
+
+void Session::forget_task(TaskId task) {
+  running_.remove_if([task](const RunningTask& t) { return t.id == task; });
+}
+
+void Session::task_done(TaskKind kind, TaskId task, std::exception_ptr error) {
   --tasks_;
+  // The signal goes once this handler has returned: co_spawn calls it from inside the task's
+  // frame, whose cancellation state still lives in the signal.
+  if (task != 0) {
+    asio::post(client_.get_executor(),
+               [self = shared_from_this(), task] { self->forget_task(task); });
+  }
   if (error) {
     try {
       std::rethrow_exception(error);
@@ -172,8 +209,8 @@ asio::awaitable<void> Session::run() {
     co_await data_done_.async_wait(use_tuple);
   if (!cause_) cause_ = CloseCause::fin;
   ended_ = true;
-  for (auto& s : signals_)
-    s.emit(asio::cancellation_type::terminal);  // watchers
+  for (auto& t : running_)
+    t.signal.emit(asio::cancellation_type::terminal);  // watchers
   close_sockets();
   info_.proxy->stats.closed[static_cast<std::size_t>(*cause_)].fetch_add(1,
                                                                          std::memory_order_relaxed);
@@ -434,8 +471,8 @@ void Session::abort(faults::Abort how, faults::Peer who, CloseCause cause, std::
   };
   end(client_, who != faults::Peer::upstream);
   end(upstream_, who != faults::Peer::client);
-  for (auto& s : signals_)
-    s.emit(asio::cancellation_type::terminal);
+  for (auto& t : running_)
+    t.signal.emit(asio::cancellation_type::terminal);
   // An idle pump's wait is bound to wake_, not to its task's signal.
   for (auto& wake : wake_)
     wake.emit(asio::cancellation_type::terminal);

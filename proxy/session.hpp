@@ -48,6 +48,9 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   // idle direction at once (a reset_peer added to an idle connection still fires).
   void faults_changed();
 
+  // Task bookkeeping alive in this process (for tests: it must not grow with live changes).
+  static std::int64_t live_tasks();
+
   // From the socket sinks.
   void on_write_error(Direction direction, const asio::error_code& ec);
   void on_finish(Direction direction);
@@ -66,11 +69,12 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   void source_failed(Direction direction, const asio::error_code& ec);
   // Data-path tasks (pumps, queue drainers) must all end before the connection does; the
   // others (watchers) are cancelled then. Every task is cancelled on abort.
-  asio::cancellation_signal* spawn_task(std::function<asio::awaitable<void>()> make, TaskKind kind);
-  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                   TaskKind kind) override;
+  TaskId spawn_task(std::function<asio::awaitable<void>()> make, TaskKind kind);
+  TaskId spawn(std::function<asio::awaitable<void>()> make, TaskKind kind) override;
+  void cancel(TaskId task) override;
   asio::awaitable<void> follow_fault_changes(Direction direction);
-  void task_done(TaskKind kind, std::exception_ptr error);
+  void task_done(TaskKind kind, TaskId task, std::exception_ptr error);
+  void forget_task(TaskId task);
   void close_sockets();
   std::string describe_end() const;
 
@@ -92,7 +96,18 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   std::array<std::uint64_t, 2> pipeline_version_{};
   std::array<asio::cancellation_signal, 2> wake_;  // wakes an idle pump (fault change, abort)
 
-  std::list<asio::cancellation_signal> signals_;  // one per spawned task
+  // One per running task but the session's own: released when the task ends, so a connection
+  // that lives through many live changes does not collect the tasks of stages long gone.
+  struct RunningTask {
+    RunningTask();
+    ~RunningTask();
+    RunningTask(const RunningTask&) = delete;
+    RunningTask& operator=(const RunningTask&) = delete;
+    TaskId id = 0;
+    asio::cancellation_signal signal;
+  };
+  std::list<RunningTask> running_;
+  TaskId next_task_ = 0;
   int data_tasks_ = 0;
   int tasks_ = 0;
   asio::steady_timer data_done_;  // a timer as condition variable: cancelled when data ends

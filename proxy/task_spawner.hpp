@@ -1,11 +1,11 @@
 // How a pipeline's coroutines are run: the session spawns them and cancels them when the
-// connection ends (or, through the returned signal, when a stage leaves the pipeline).
+// connection ends (or, through the returned id, when a stage leaves the pipeline).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include <asio/awaitable.hpp>
-#include <asio/cancellation_signal.hpp>
 
 namespace faultline::proxy {
 
@@ -15,11 +15,15 @@ enum class TaskKind {
   watcher,  // timers beside the data path: cancelled when the connection ends
 };
 
+// Names a spawned task. A task's bookkeeping is released when it ends, so an id may outlive
+// its task: cancelling an ended task does nothing.
+using TaskId = std::uint64_t;
+
 class TaskSpawner {
  public:
   virtual ~TaskSpawner() = default;
-  virtual asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                           TaskKind kind) = 0;
+  virtual TaskId spawn(std::function<asio::awaitable<void>()> make, TaskKind kind) = 0;
+  virtual void cancel(TaskId task) = 0;  // terminal cancellation, if the task still runs
 };
 
 }  // namespace faultline::proxy

@@ -175,12 +175,17 @@ asio::awaitable<void> FaultHarness::feed() {
   }
 }
 
-asio::cancellation_signal& FaultHarness::spawn(std::function<asio::awaitable<void>()> make,
-                                               proxy::TaskKind) {
+proxy::TaskId FaultHarness::spawn(std::function<asio::awaitable<void>()> make, proxy::TaskKind) {
   asio::cancellation_signal& signal = signals_.emplace_back();
   asio::co_spawn(context_.get_executor(), make(),
                  asio::bind_cancellation_slot(signal.slot(), asio::detached));
-  return signal;
+  return signals_.size();
+}
+
+void FaultHarness::cancel(proxy::TaskId task) {
+  auto it = signals_.begin();
+  std::advance(it, static_cast<std::ptrdiff_t>(task - 1));
+  it->emit(asio::cancellation_type::terminal);
 }
 
 void FaultHarness::run(Clock::duration limit) {

@@ -84,8 +84,8 @@ class FaultHarness : private proxy::TaskSpawner {
  private:
   class RecordingSink;
   asio::awaitable<void> feed();
-  asio::cancellation_signal& spawn(std::function<asio::awaitable<void>()> make,
-                                   proxy::TaskKind kind) override;
+  proxy::TaskId spawn(std::function<asio::awaitable<void>()> make, proxy::TaskKind kind) override;
+  void cancel(proxy::TaskId task) override;
 
   asio::io_context context_;
   VirtualClock clock_{context_};
@@ -100,7 +100,7 @@ class FaultHarness : private proxy::TaskSpawner {
   std::vector<SinkEvent> events_;
   std::vector<Clock::duration> accepted_;
   bool aborted_ = false;
-  std::list<asio::cancellation_signal> signals_;
+  std::list<asio::cancellation_signal> signals_;                  // task id n is the n-th
   std::vector<std::pair<Clock::duration, std::string>> changes_;  // live fault set changes
  public:
   // At `at`, the connection's fault set becomes `faults_yaml` (a live change, as over the
