@@ -48,6 +48,7 @@ struct Options {
   bool no_splice = false;
   std::string timer_spin;          // a duration; empty: the default
   std::string profile = "frugal";  // frugal or low-latency: the defaults of the two above
+  std::string memory_budget;       // a size; empty: the default
   std::string congestion = "auto";
   // From toxiproxy-server's command line: the API's address, a JSON file of proxies, a seed,
   // and a note to log once logging is set up.
@@ -180,6 +181,9 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   workers.splice = !opt.no_splice;
   set_from_flag(opt.timer_spin, workers.timer_spin);
   workers.congestion = proxy::CongestionPolicy::parse(opt.congestion);
+  if (!opt.memory_budget.empty()) {
+    workers.memory_budget = static_cast<std::size_t>(*config::parse_size(opt.memory_budget));
+  }
   control::Server server(control, registry, threads, workers);
   try {
     server.start(cfg);
@@ -372,6 +376,15 @@ int main(int argc, char** argv) {
                  "microseconds, CPU up to this long per timer); 0 turns it off (default: 0, "
                  "low-latency: 500us)")
       ->check(duration_up_to(std::chrono::milliseconds(10), "500us"));
+  app.add_option("--memory-budget", opt.memory_budget,
+                 "the most bytes all faults together may hold (latency queues, coalesce "
+                 "buffers); when spent, the affected directions stop reading until bytes "
+                 "drain, and nothing is dropped (default: 256MiB)")
+      ->check([](const std::string& v) -> std::string {
+        auto n = config::parse_size(v);
+        if (n && *n >= (std::uint64_t{1} << 20)) return "";
+        return "expected a size of at least 1MiB, e.g. 256MiB, 1GiB; got \"" + v + "\"";
+      });
   app.add_option("--congestion", opt.congestion,
                  "TCP congestion control of the proxy's own sockets: auto (reno on loopback, "
                  "where pacing buys nothing; the system's elsewhere), system, or a name such as "

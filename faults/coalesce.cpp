@@ -3,6 +3,7 @@
 // several messages arrive in one recv. A chunk is never split, so a merged write can exceed
 // max_bytes by the last chunk added. While max_bytes are held the reader waits (backpressure).
 // EOF hands on what is held first, then the EOF; so does a live change of the fault set.
+// What is held comes out of the process's memory budget: while it is spent, the reader waits.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -38,6 +39,18 @@ class CoalesceFault final : public Fault {
       held_.insert(held_.end(), chunk.bytes.begin(), chunk.bytes.end());
     }
     more_.notify();
+    // Counted as the buffer's capacity, taken after it grew: the wait is the backpressure.
+    // The watcher may hand the buffer on meanwhile: then what was taken goes back at once.
+    if (held_.capacity() > accounted_) {
+      const std::size_t more = held_.capacity() - accounted_;
+      const std::uint64_t buffer = flushes_;
+      co_await ctx.hold(more);
+      if (flushes_ == buffer) {
+        accounted_ += more;
+      } else {
+        ctx.release(more);
+      }
+    }
     while (held_.size() >= settings_.max_bytes) {
       co_await ctx.wait(space_, kForever);
     }
@@ -83,6 +96,8 @@ class CoalesceFault final : public Fault {
       }
       Bytes bytes = std::move(held_);
       held_ = Bytes{};
+      ctx.release(std::exchange(accounted_, 0));  // the next stage (or the socket) has it now
+      ++flushes_;
       space_.notify();
       Chunk merged{std::move(bytes), ctx.now()};
       co_await next.write(std::move(merged));
@@ -95,6 +110,8 @@ class CoalesceFault final : public Fault {
  private:
   CoalesceSettings settings_;
   Bytes held_;
+  std::size_t accounted_ = 0;  // of held_'s capacity, taken from the memory budget
+  std::uint64_t flushes_ = 0;  // buffers handed on so far
   Clock::time_point first_held_at_{};
   bool eof_ = false;
   bool finished_ = false;

@@ -10,6 +10,12 @@ asio::awaitable<void> Fault::on_eof(Sink& next, FaultContext&) {
   co_await next.finish();
 }
 
+asio::awaitable<void> FaultContext::hold(std::size_t) {
+  co_return;
+}
+
+void FaultContext::release(std::size_t) {}
+
 asio::awaitable<void> Fault::watch(Sink&, FaultContext&) {
   co_return;
 }

@@ -105,6 +105,13 @@ class FaultContext {
 
   // "[C7] fault reset_peer fired (client) after 2.000s": one line per firing, and a metric.
   virtual void fired(std::string_view detail) = 0;
+
+  // Bytes a fault holds beyond the chunk in hand (e.g. coalesce's merged buffer) come out of
+  // the process's memory budget: hold() waits until they may be held (the reader waits
+  // meanwhile), release() gives them back. Whatever is still held when the fault goes away is
+  // given back for it.
+  virtual asio::awaitable<void> hold(std::size_t bytes);
+  virtual void release(std::size_t bytes);
 };
 
 // One instance per connection and direction, created by the fault's factory.

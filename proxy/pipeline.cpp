@@ -117,6 +117,7 @@ class Pipeline::Stage final : public faults::Sink,
   }
 
   ~Stage() override {
+    if (holder_) connection_.budget->close(*holder_);  // queued chunks, coalesced bytes
     g_live_stages.fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -156,6 +157,8 @@ class Pipeline::Stage final : public faults::Sink,
       while (queued_bytes_ > 0 && queued_bytes_ + size > queue_limit_) {
         co_await time_.wait(space_, faults::Clock::time_point::max());
       }
+      // And the process's budget, shared with every other connection.
+      co_await hold(size);
       queued_bytes_ += size;
       ++queued_chunks_;
       co_await queue_->async_send(asio::error_code{}, std::move(chunk), asio::use_awaitable);
@@ -195,6 +198,7 @@ class Pipeline::Stage final : public faults::Sink,
         co_await process(std::move(chunk));
       }
       queued_bytes_ -= size;
+      release(size);
       space_.notify();
       if (--queued_chunks_ == 0) drained_.notify();
       if (eof) co_return;
@@ -230,6 +234,23 @@ class Pipeline::Stage final : public faults::Sink,
     co_return co_await time_.wait(signal, deadline);
   }
   faults::Clock::time_point eof_received_at() const override { return eof_received_at_; }
+  asio::awaitable<void> hold(std::size_t bytes) override {
+    MemoryBudget* budget = connection_.budget;
+    if (!budget || bytes == 0) co_return;
+    if (!holder_) holder_ = budget->holder();
+    // Granted on whichever thread gives bytes back: the wake-up comes home through a post.
+    auto wake = [weak = weak_from_this(), executor = executor_] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->budget_space_.notify();
+      });
+    };
+    while (!budget->take(holder_, bytes, wake)) {
+      co_await time_.wait(budget_space_, faults::Clock::time_point::max());
+    }
+  }
+  void release(std::size_t bytes) override {
+    if (holder_ && bytes > 0) connection_.budget->give(*holder_, bytes);
+  }
   std::mt19937_64& rng() override { return rng_; }
   faults::Clock::time_point connected_at() const override { return connection_.connected_at; }
   faults::Clock::time_point active_from() const override {
@@ -282,6 +303,8 @@ class Pipeline::Stage final : public faults::Sink,
   std::size_t queued_bytes_ = 0;   // their buffers' capacity
   faults::Signal space_;
   faults::Signal drained_;
+  std::shared_ptr<MemoryBudget::Holder> holder_;  // made at the first hold()
+  faults::Signal budget_space_;                   // a queued hold() was granted
   TaskSpawner* spawner_ = nullptr;
   std::vector<TaskId> tasks_;
   bool started_ = false;

@@ -15,6 +15,7 @@
 #include <asio/awaitable.hpp>
 
 #include "faults/fault.hpp"
+#include "proxy/memory_budget.hpp"
 #include "proxy/proxy_state.hpp"
 #include "proxy/task_spawner.hpp"
 #include "proxy/time_source.hpp"
@@ -26,6 +27,7 @@ struct ConnectionInfo {
   std::uint64_t index = 0;  // 1-based accept order within the proxy (for `connections`)
   faults::Clock::time_point connected_at;
   std::shared_ptr<ProxyState> proxy;
+  MemoryBudget* budget = nullptr;  // the process's; none: only the per-fault caps hold
 };
 
 class Pipeline {

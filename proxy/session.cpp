@@ -77,7 +77,7 @@ void Session::start(tcp::socket client, const tcp::endpoint& peer,
 Session::Session(tcp::socket client, const tcp::endpoint& peer, std::shared_ptr<ProxyState> proxy,
                  std::uint64_t index, Worker& worker)
     : worker_(worker),
-      info_{++g_next_session_id, index, faults::Clock::now(), std::move(proxy)},
+      info_{++g_next_session_id, index, faults::Clock::now(), std::move(proxy), &worker.budget()},
       client_(std::move(client)),
       upstream_(client_.get_executor()),
       client_peer_(peer),

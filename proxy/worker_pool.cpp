@@ -17,8 +17,9 @@
 
 namespace faultline::proxy {
 
-Worker::Worker(WorkerOptions options)
+Worker::Worker(WorkerOptions options, MemoryBudget& budget)
     : options_(options),
+      budget_(budget),
       time_(options.timer_spin),
       context_(1),
       guard_(asio::make_work_guard(context_)) {}
@@ -97,10 +98,11 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-WorkerPool::WorkerPool(std::size_t threads, WorkerOptions options) : options_(options) {
+WorkerPool::WorkerPool(std::size_t threads, WorkerOptions options)
+    : options_(options), budget_(std::make_unique<MemoryBudget>(options.memory_budget)) {
   if (threads == 0) threads = 1;
   for (std::size_t i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(options));
+    workers_.push_back(std::make_unique<Worker>(options, *budget_));
     workers_.back()->start();
   }
 }

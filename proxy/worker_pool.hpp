@@ -16,6 +16,7 @@
 #include <asio/io_context.hpp>
 
 #include "proxy/congestion.hpp"
+#include "proxy/memory_budget.hpp"
 #include "proxy/pipeline.hpp"
 
 namespace faultline::proxy {
@@ -39,6 +40,8 @@ struct WorkerOptions {
   std::chrono::microseconds timer_spin{0};
   // The congestion control of the proxy's own sockets (see CongestionPolicy).
   CongestionPolicy congestion;
+  // Bytes all faults of the process may hold at once (see MemoryBudget).
+  std::size_t memory_budget = kDefaultMemoryBudget;
 };
 
 // `--profile low-latency`: CPU traded for round trips and timer precision.
@@ -47,10 +50,11 @@ inline constexpr std::chrono::microseconds kLowLatencyTimerSpin{500};
 
 class Worker {
  public:
-  explicit Worker(WorkerOptions options);
+  Worker(WorkerOptions options, MemoryBudget& budget);
   asio::io_context& context() { return context_; }
   const WorkerOptions& options() const { return options_; }
-  RealTime& time() { return time_; }  // for the pipelines of this worker's sessions
+  RealTime& time() { return time_; }          // for the pipelines of this worker's sessions
+  MemoryBudget& budget() { return budget_; }  // the process's, shared by every worker
 
   // Only from this worker's thread.
   void add(const std::shared_ptr<Session>& session);
@@ -66,6 +70,7 @@ class Worker {
   void run();
 
   WorkerOptions options_;
+  MemoryBudget& budget_;
   RealTime time_;
   asio::io_context context_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
@@ -80,12 +85,14 @@ class WorkerPool {
 
   Worker& next();
   const WorkerOptions& options() const { return options_; }
+  MemoryBudget& budget() { return *budget_; }
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
   // Ends every session (FIN), waits up to `grace` for them, then stops the threads.
   void shutdown(std::chrono::milliseconds grace);
 
  private:
   WorkerOptions options_;
+  std::unique_ptr<MemoryBudget> budget_;  // before the workers: they refer to it
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<std::size_t> next_{0};
   bool stopped_ = false;
