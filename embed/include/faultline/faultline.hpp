@@ -182,9 +182,10 @@ struct ProxyOptions {
   unsigned threads = 1;       // worker threads of this proxy
   std::chrono::milliseconds connect_timeout{5000};
   bool reset_on_upstream_failure = true;  // the client gets an RST (else a FIN) when the dial fails
-  // Relay settings (README): both trade CPU for speed and timing precision.
-  microseconds busy_poll{50};
-  microseconds timer_spin{500};
+  // Relay settings (README): both trade CPU for speed and timing precision. Off by default,
+  // as the binary's; 50us and 500us are its `--profile low-latency`.
+  microseconds busy_poll{0};
+  microseconds timer_spin{0};
   // Its log: every line of this proxy (and only this one's) at `log_level` and above is kept,
   // the last `log_capacity` of them, and handed to `on_log` (on the proxy's threads) if set.
   // Nothing goes to stdout unless the process set Faultline's logging up itself.
