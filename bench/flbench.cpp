@@ -10,7 +10,9 @@
 //       bytes after the first read / time from the first to the last read (so neither the
 //       connect nor a fixed delay in front counts). Prints "rate_Bps=... client_Bps=...".
 //   flbench rtt        --connect H:P [--size 64] [--count 2000] [--warmup 100] [--gap-ms 0]
+//                      [--connections 1]
 //       One connection, TCP_NODELAY, ping-pong of `size` bytes. Prints "p50_us=... p99_us=...".
+//       --connections: that many at once, each `count` round trips, percentiles over all.
 //       --gap-ms: the client sleeps that long before each round trip, so both ends are idle
 //       as they are under a latency fault (waking a thread costs a VM 0.1-0.2 ms).
 //   flbench connrate   --connect H:P [--parallel 8] [--seconds 2]
@@ -48,6 +50,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -400,29 +403,52 @@ int rtt(const Args& a) {
   const long warmup = std::clamp(a.num("warmup", 100), 0l, 1'000'000l);
   const double max_seconds = std::clamp(a.real("seconds", 60.0), 0.1, 600.0);
   const auto gap = std::chrono::milliseconds(std::clamp(a.num("gap-ms", 0), 0l, 10'000l));
-  int fd = dial(sa, 5000);
-  if (fd < 0) {
-    std::printf("error=connect failed: %s\n", std::strerror(errno));
-    return 1;
-  }
-  nodelay(fd);
-  std::vector<char> out(size, 'x'), in(size);
-  out[0] = 'e';
-  std::vector<double> samples;
-  samples.reserve(static_cast<std::size_t>(count));
+  const long connections = std::clamp(a.num("connections", 1), 1l, 1000l);
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(max_seconds));
-  for (long i = 0; i < warmup + count && Clock::now() < deadline; ++i) {
-    if (gap.count() > 0) std::this_thread::sleep_for(gap);
-    auto t0 = Clock::now();
-    if (!send_all(fd, out.data(), size) || !recv_all(fd, in.data(), size)) {
-      std::printf("error=echo failed at %ld: %s\n", i, std::strerror(errno));
-      return 1;
+  std::mutex mutex;
+  std::vector<double> samples;
+  std::string error;
+  auto one = [&] {
+    int fd = dial(sa, 5000);
+    if (fd < 0) {
+      std::lock_guard lock(mutex);
+      error = std::string("connect failed: ") + std::strerror(errno);
+      return;
     }
-    auto t1 = Clock::now();
-    if (i >= warmup) samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    nodelay(fd);
+    std::vector<char> out(size, 'x'), in(size);
+    out[0] = 'e';
+    std::vector<double> mine;
+    mine.reserve(static_cast<std::size_t>(count));
+    for (long i = 0; i < warmup + count && Clock::now() < deadline; ++i) {
+      if (gap.count() > 0) std::this_thread::sleep_for(gap);
+      auto t0 = Clock::now();
+      if (!send_all(fd, out.data(), size) || !recv_all(fd, in.data(), size)) {
+        std::lock_guard lock(mutex);
+        error = "echo failed at " + std::to_string(i) + ": " + std::strerror(errno);
+        break;
+      }
+      auto t1 = Clock::now();
+      if (i >= warmup) mine.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+    ::close(fd);
+    std::lock_guard lock(mutex);
+    samples.insert(samples.end(), mine.begin(), mine.end());
+  };
+  if (connections == 1) {
+    one();
+  } else {
+    std::vector<std::thread> threads;
+    for (long c = 0; c < connections; ++c)
+      threads.emplace_back(one);
+    for (auto& t : threads)
+      t.join();
   }
-  ::close(fd);
+  if (!error.empty()) {
+    std::printf("error=%s\n", error.c_str());
+    return 1;
+  }
   std::printf("p50_us=%.2f p99_us=%.2f n=%zu\n", percentile(samples, 0.50),
               percentile(samples, 0.99), samples.size());
   return samples.empty() ? 1 : 0;
