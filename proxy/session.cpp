@@ -18,6 +18,7 @@
 #include "proxy/buffer_pool.hpp"
 #include "proxy/congestion.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/resolver.hpp"
 #include "proxy/splice_relay.hpp"
 #include "proxy/worker_pool.hpp"
 
@@ -186,7 +187,10 @@ asio::awaitable<void> Session::run() {
   }
   for (auto& p : pipelines_)
     co_await p->before_dial();
-  if (!co_await dial() || ended_) co_return;
+  if (!co_await dial() || ended_) {
+    end_connection();
+    co_return;
+  }
 
   asio::error_code ec;
   client_.set_option(tcp::no_delay(true), ec);
@@ -207,6 +211,10 @@ asio::awaitable<void> Session::run() {
   // the client's shutdown(SHUT_WR) still reaches it.
   while (data_tasks_ > 0)
     co_await data_done_.async_wait(use_tuple);
+  end_connection();
+}
+
+void Session::end_connection() {
   if (!cause_) cause_ = CloseCause::fin;
   ended_ = true;
   for (auto& t : running_)
@@ -221,39 +229,52 @@ asio::awaitable<bool> Session::dial() {
   const config::ProxyConfig& cfg = proxy().config();
   auto started = faults::Clock::now();
 
-  std::vector<tcp::endpoint> endpoints;
-  asio::error_code ec;
-  auto address = asio::ip::make_address(cfg.upstream.host, ec);
-  if (!ec) {
-    endpoints.emplace_back(address, cfg.upstream.port);
-  } else {
-    tcp::resolver resolver(client_.get_executor());
-    auto [rec, results] = co_await resolver.async_resolve(
-        cfg.upstream.host, std::to_string(cfg.upstream.port), use_tuple);
-    if (rec) {
-      fail_upstream(fmt::format("cannot resolve {}: {}", cfg.upstream.host, rec.message()));
-      co_return false;
-    }
-    for (const auto& r : results)
-      endpoints.push_back(r.endpoint());
-  }
-
-  // The timeout cancels the connect. A plain handler, not `connect || timer`: that builds a
-  // parallel group (two coroutines, a shared state) for every connection.
+  // connect_timeout covers the name lookup and the connect. The timeout cancels whichever is
+  // under way. A plain handler, not `connect || timer`: that builds a parallel group (two
+  // coroutines, a shared state) for every connection.
   asio::steady_timer timer(client_.get_executor(), cfg.connect_timeout);
   // The handler may run after this frame is gone (expired, queued, then cancelled too late):
   // it touches only the session, which it keeps alive.
   timer.async_wait([self = shared_from_this()](const asio::error_code& tec) {
     if (tec || self->dialed_) return;
     self->dial_timed_out_ = true;
+    self->resolve_cancel_.emit(asio::cancellation_type::terminal);
     asio::error_code ignored;
     self->upstream_.cancel(ignored);
   });
+
+  std::vector<tcp::endpoint> endpoints;
+  asio::error_code ec;
+  auto address = asio::ip::make_address(cfg.upstream.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, cfg.upstream.port);
+  } else {
+    // On the resolver's own threads: a lookup that hangs holds neither this worker nor, once
+    // connect_timeout cancels the wait, this connection.
+    auto [rec, results] = co_await worker_.resolver().async_resolve(
+        cfg.upstream.host, cfg.upstream.port,
+        asio::bind_cancellation_slot(resolve_cancel_.slot(), use_tuple));
+    if (rec) {
+      dialed_ = true;
+      timer.cancel();
+      if (dial_timed_out_) {
+        fail_upstream(fmt::format("cannot resolve {}: no answer within connect_timeout {}",
+                                  cfg.upstream.host, config::format_duration(cfg.connect_timeout)));
+      } else if (!ended_) {
+        fail_upstream(fmt::format("cannot resolve {}: {}", cfg.upstream.host, rec.message()));
+      }
+      co_return false;
+    }
+    endpoints = std::move(results);
+  }
+
   // Each address in turn, as asio::async_connect would, but with the congestion control set
   // before the SYN: the socket never starts on another algorithm.
   const CongestionPolicy& congestion = worker_.options().congestion;
   asio::error_code cec = asio::error::host_not_found;
   for (const tcp::endpoint& endpoint : endpoints) {
+    // An answer that came in just as the timeout (or an abort) did: no connect nobody cancels.
+    if (dial_timed_out_ || ended_) break;
     upstream_.close(ec);
     upstream_.open(endpoint.protocol(), cec);
     if (cec) continue;
@@ -273,7 +294,7 @@ asio::awaitable<bool> Session::dial() {
     co_return false;
   }
   if (cec) {
-    if (cec == asio::error::operation_aborted && ended_) co_return false;
+    if (ended_) co_return false;
     fail_upstream(fmt::format("connect to {} failed: {}", cfg.upstream.to_string(), cec.message()));
     co_return false;
   }
@@ -292,6 +313,7 @@ void Session::fail_upstream(const std::string& why) {
                      reset ? "resetting" : "closing", reset ? "reset" : "close");
   ended_ = true;
   cause_ = reset ? CloseCause::rst : CloseCause::fin;
+  reason_ = "upstream " + why;
   asio::error_code ec;
   if (reset) {
     reset_socket(client_);
@@ -304,8 +326,6 @@ void Session::fail_upstream(const std::string& why) {
     close_with_fin(client_);
   }
   upstream_.close(ec);
-  info_.proxy->stats.closed[static_cast<std::size_t>(*cause_)].fetch_add(1,
-                                                                         std::memory_order_relaxed);
 }
 
 asio::awaitable<void> Session::pump(Direction direction) {
@@ -473,6 +493,7 @@ void Session::abort(faults::Abort how, faults::Peer who, CloseCause cause, std::
   end(upstream_, who != faults::Peer::client);
   for (auto& t : running_)
     t.signal.emit(asio::cancellation_type::terminal);
+  resolve_cancel_.emit(asio::cancellation_type::terminal);  // a dial still looking up
   // An idle pump's wait is bound to wake_, not to its task's signal.
   for (auto& wake : wake_)
     wake.emit(asio::cancellation_type::terminal);

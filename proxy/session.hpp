@@ -59,6 +59,8 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   asio::awaitable<void> run();
   asio::awaitable<bool> dial();
   void fail_upstream(const std::string& why);
+  // The one place a connection ends: both sockets closed, counted, and its `closed` line.
+  void end_connection();
   // A pump moves one direction's bytes, a chunk per step, until its source ends.
   enum class Step { moved, idle, done, fallback };
   asio::awaitable<void> pump(Direction direction);
@@ -114,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
 
   bool dialed_ = false;          // the upstream connect finished (either way)
   bool dial_timed_out_ = false;  // ... because connect_timeout cancelled it
+  asio::cancellation_signal resolve_cancel_;  // ends a name lookup: connect_timeout or abort
   bool ended_ = false;
   std::optional<CloseCause> cause_;
   std::string reason_;

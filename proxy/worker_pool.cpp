@@ -17,9 +17,10 @@
 
 namespace faultline::proxy {
 
-Worker::Worker(WorkerOptions options, MemoryBudget& budget)
+Worker::Worker(WorkerOptions options, MemoryBudget& budget, Resolver& resolver)
     : options_(options),
       budget_(budget),
+      resolver_(resolver),
       time_(options.timer_spin),
       context_(1),
       guard_(asio::make_work_guard(context_)) {}
@@ -102,7 +103,7 @@ WorkerPool::WorkerPool(std::size_t threads, WorkerOptions options)
     : options_(options), budget_(std::make_unique<MemoryBudget>(options.memory_budget)) {
   if (threads == 0) threads = 1;
   for (std::size_t i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(options, *budget_));
+    workers_.push_back(std::make_unique<Worker>(options, *budget_, resolver_));
     workers_.back()->start();
   }
 }
@@ -132,6 +133,8 @@ void WorkerPool::shutdown(std::chrono::milliseconds grace) {
     if (done.wait_until(deadline) != std::future_status::ready) worker->stop_now();
     done.wait();
   }
+  // A lookup still running (a resolver that never answers) is abandoned, not waited for.
+  resolver_.shutdown();
 }
 
 }  // namespace faultline::proxy

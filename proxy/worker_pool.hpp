@@ -18,6 +18,7 @@
 #include "proxy/congestion.hpp"
 #include "proxy/memory_budget.hpp"
 #include "proxy/pipeline.hpp"
+#include "proxy/resolver.hpp"
 
 namespace faultline::proxy {
 
@@ -50,8 +51,9 @@ inline constexpr std::chrono::microseconds kLowLatencyTimerSpin{500};
 
 class Worker {
  public:
-  Worker(WorkerOptions options, MemoryBudget& budget);
+  Worker(WorkerOptions options, MemoryBudget& budget, Resolver& resolver);
   asio::io_context& context() { return context_; }
+  Resolver& resolver() { return resolver_; }  // the pool's: upstream names, off this thread
   const WorkerOptions& options() const { return options_; }
   RealTime& time() { return time_; }          // for the pipelines of this worker's sessions
   MemoryBudget& budget() { return budget_; }  // the process's, shared by every worker
@@ -71,6 +73,7 @@ class Worker {
 
   WorkerOptions options_;
   MemoryBudget& budget_;
+  Resolver& resolver_;
   RealTime time_;
   asio::io_context context_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
@@ -93,6 +96,7 @@ class WorkerPool {
  private:
   WorkerOptions options_;
   std::unique_ptr<MemoryBudget> budget_;  // before the workers: they refer to it
+  Resolver resolver_;  // shut down before the workers' io_contexts go
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<std::size_t> next_{0};
   bool stopped_ = false;

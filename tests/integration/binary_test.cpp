@@ -1,6 +1,8 @@
 // The real `faultline` binary: start-up, refusal of bad files, and shutdown on SIGTERM.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <future>
 #include <regex>
@@ -62,6 +64,98 @@ TEST(Binary, ConnectionLogsCarryTheConnectionId) {
   EXPECT_TRUE(p.wait_for_line(
       std::regex(R"(\[C1\] closed: .*client FIN.*upstream FIN.*5 B up, 5 B down)"), 5s))
       << p.output();
+}
+
+// Every accepted connection ends with exactly one `closed` line, whatever happened: here the
+// upstream refuses (nothing listens on its port), which used to log `accepted` and a warning only.
+TEST(Binary, EveryAcceptedConnectionEndsWithOneClosedLine) {
+  // A port bound and never listened on: connects are refused, and no ephemeral port (the
+  // proxy's own dial) can collide with it and connect to itself.
+  Fd held(::socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::bind(held.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::getsockname(held.get(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  const std::uint16_t nobody = ntohs(sa.sin_port);
+  std::string path = write_temp_file("closed.yaml",
+                                     "seed: 1\nproxies:\n  - name: down\n    listen: 127.0.0.1:0\n"
+                                     "    upstream: 127.0.0.1:" +
+                                         std::to_string(nobody) + "\n");
+  Process p({binary_path("faultline"), "--config", path, "--api", "off"});
+  auto m = p.wait_for_line(kListening, 5s);
+  ASSERT_TRUE(m) << p.output();
+  auto port = static_cast<std::uint16_t>(std::stoi((*m)[2]));
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    // on_upstream_failure: reset. The RST may beat connect_tcp's own check of the connect.
+    int err = 0;
+    Fd c = connect_tcp(port, 2000ms, &err);
+    EXPECT_EQ(c ? read_to_eof(c.get(), 5s).error : err, ECONNRESET);
+    // Its closed line (connections end in any order: count them, below).
+    EXPECT_TRUE(p.wait_for_line(
+        std::regex(R"(\[C\d+\] closed: upstream connect to 127\.0\.0\.1:)" +
+                   std::to_string(nobody) + R"( failed: Connection refused; 0 B up, 0 B down)"),
+        5s))
+        << p.output();
+  }
+  p.signal(SIGTERM);
+  ASSERT_TRUE(p.wait(5s));
+  for (int id = 1; id <= 3; ++id) {
+    const std::string tag = "[C" + std::to_string(id) + "] ";
+    std::size_t accepted = 0, closed = 0;
+    for (std::size_t at = 0; (at = p.output().find(tag, at)) != std::string::npos; ++at) {
+      std::string_view rest(p.output().data() + at + tag.size());
+      accepted += rest.starts_with("accepted ");
+      closed += rest.starts_with("closed: ");
+    }
+    EXPECT_EQ(accepted, 1u) << tag;
+    EXPECT_EQ(closed, 1u) << tag << "\n" << p.output();
+  }
+}
+
+// IPv6 endpoints are written in brackets everywhere: [::1]:7000, as Toxiproxy (Go's
+// net.JoinHostPort) prints them.
+TEST(Binary, Ipv6EndpointsAreLoggedInBrackets) {
+  Fd probe(::socket(AF_INET6, SOCK_STREAM, 0));
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_addr = in6addr_loopback;
+  if (!probe || ::bind(probe.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  probe.reset();
+  EchoServer echo;
+  std::string path = write_temp_file("v6.yaml",
+                                     "seed: 1\nproxies:\n  - name: six\n    listen: \"[::1]:0\"\n"
+                                     "    upstream: 127.0.0.1:" +
+                                         std::to_string(echo.port()) + "\n");
+  Process p({binary_path("faultline"), "--config", path, "--api", "off"});
+  auto m = p.wait_for_line(std::regex(R"(proxy six listening on \[::1\]:(\d+) -> upstream )"), 5s);
+  ASSERT_TRUE(m) << p.output();
+  auto port = static_cast<std::uint16_t>(std::stoi((*m)[1]));
+  Fd c(::socket(AF_INET6, SOCK_STREAM, 0));
+  sa.sin6_port = htons(port);
+  ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_TRUE(send_all(c.get(), "v6"));
+  EXPECT_EQ(read_n(c.get(), 2, 5s).data, "v6");
+  EXPECT_TRUE(p.wait_for_line(std::regex(R"(\[C1\] accepted from \[::1\]:\d+ on proxy six)"), 5s))
+      << p.output();
+}
+
+// --check refuses a proxy whose upstream is its own listen address, at the upstream field.
+TEST(Binary, CheckRefusesAProxyThatDialsItself) {
+  std::string loop =
+      write_temp_file("loop.yaml",
+                      "proxies:\n  - name: self\n    listen: 0.0.0.0:7000\n    upstream: "
+                      "localhost:7000\n");
+  Process no({binary_path("faultline"), "--check", loop});
+  ASSERT_EQ(no.wait(5s), 1) << no.output();
+  EXPECT_NE(no.output().find(loop + ":4:15: proxies[0].upstream: expected an upstream other than "
+                                    "this proxy's own listen address"),
+            std::string::npos)
+      << no.output();
 }
 
 TEST(Binary, JsonLogLinesStayValidWithQuotesInThem) {
