@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <future>
 #include <condition_variable>
 #include <mutex>
@@ -80,6 +81,72 @@ std::string fault_list(const std::vector<config::FaultSpec>& faults, std::string
   }
   return out;
 }
+
+// httplib's task queue, elastic: `initial` threads at once, one more whenever a connection
+// arrives while all are busy, up to `max`; beyond that connections wait their turn. httplib's
+// own ThreadPool is fixed, and a connection holds its thread until it closes: 8 clients
+// trickling a header byte every few seconds (slowloris) held all 8 and the API answered no one.
+// Threads stay once started (an idle one costs a stack, no CPU); shutdown() joins them all.
+class ElasticPool final : public httplib::TaskQueue {
+ public:
+  ElasticPool(std::size_t initial, std::size_t max) : max_(std::max(initial, max)) {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < initial; ++i)
+      spawn();
+  }
+  ~ElasticPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(fn));
+      if (idle_ < jobs_.size() && threads_.size() < max_ && !shutdown_) spawn();
+    }
+    cond_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      shutdown_ = true;
+    }
+    cond_.notify_all();
+    // No thread starts after shutdown_, so the list is stable here.
+    for (auto& t : threads_)
+      t.join();
+  }
+
+ private:
+  // Under the lock. A thread counts as idle from here, so a burst starts one per job.
+  void spawn() {
+    ++idle_;
+    threads_.emplace_back([this] { work(); });
+  }
+
+  void work() {
+    for (bool first = true;; first = false) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mutex_);
+        if (!first) ++idle_;
+        cond_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        --idle_;
+        if (jobs_.empty()) return;  // shutting down with nothing left
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      fn();
+    }
+  }
+
+  const std::size_t max_;
+  std::mutex mutex_;
+  std::condition_variable cond_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  std::size_t idle_ = 0;  // threads waiting for a job
+  bool shutdown_ = false;
+};
 
 }  // namespace
 
@@ -410,6 +477,17 @@ struct ApiServer::Impl {
           req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos) {
         const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
       }
+      // Every body here is JSON, whatever its Content-Type; curl -d (the docs' examples) sends
+      // application/x-www-form-urlencoded. httplib 0.11 parses such a body into form
+      // parameters after reading it, and answers 413 when it is over 8192 bytes
+      // (CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH, compiled into Debian's
+      // libcpp-httplib), which our error handler then reported as the 1 MiB limit. The body is
+      // read after this handler: call it what it is.
+      if (req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+        auto& headers = const_cast<httplib::Request&>(req).headers;
+        headers.erase("Content-Type");
+        headers.emplace("Content-Type", kJson);
+      }
       // Toxiproxy's guard: a web page must not drive the API from a browser.
       if (req.get_header_value("User-Agent").rfind("Mozilla/", 0) == 0) {
         send_error(res, 403, "User agent not allowed");
@@ -476,7 +554,8 @@ ApiServer::~ApiServer() {
 void ApiServer::start() {
   Impl& im = *impl_;
   const std::size_t threads = std::max<std::size_t>(1, im.options.threads);
-  im.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const std::size_t max_threads = im.options.max_threads;
+  im.http.new_task_queue = [threads, max_threads] { return new ElasticPool(threads, max_threads); };
   im.http.set_payload_max_length(im.options.max_body);
   im.http.set_keep_alive_timeout(2);
   im.http.set_read_timeout(5, 0);

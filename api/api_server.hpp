@@ -24,10 +24,14 @@ inline constexpr const char* kToxiproxyApiVersion = "2.12.0";
 struct ApiOptions {
   config::Endpoint listen{"127.0.0.1", 8474};  // port 0: the kernel chooses (see port())
   std::string token;                           // when set, every request must carry it
-  std::string config_path;         // what POST /reload re-reads; empty: nothing to reload
-  std::string version = "0.0.0";   // Faultline's own, for /version and /metrics
-  std::size_t threads = 8;         // HTTP worker threads
-  std::size_t max_body = 1 << 20;  // larger request bodies get 413
+  std::string config_path;        // what POST /reload re-reads; empty: nothing to reload
+  std::string version = "0.0.0";  // Faultline's own, for /version and /metrics
+  std::size_t threads = 8;        // HTTP threads started at once
+  // More start while every thread is busy, up to this many: a connection holds a thread for
+  // as long as it is open (httplib's read timeout is per recv, so a client trickling a byte now
+  // and then holds it for ever), and stalled clients must not starve the others.
+  std::size_t max_threads = 128;
+  std::size_t max_body = 1 << 20;                   // larger request bodies get 413
   std::chrono::milliseconds control_timeout{5000};  // waiting for the control thread: 503
 };
 

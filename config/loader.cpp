@@ -18,13 +18,19 @@
 #include <unordered_map>
 
 #include "config/config.hpp"
+#include "config/loops.hpp"
 
 namespace faultline::config {
 namespace {
 
-constexpr std::size_t kMaxInputBytes = std::size_t{16} << 20;  // 16 MiB
+// With kMaxNodes below, this bounds the work before the first error: a YAML scan of 4 MiB is
+// ~0.1 s. Real configs are a few KiB.
+constexpr std::size_t kMaxInputBytes = std::size_t{4} << 20;  // 4 MiB
 // yaml-cpp recurses once per nesting level; real configs are < 10 deep.
 constexpr int kMaxDepth = 64;
+// Keys, values, lists and mappings of the document. A proxy with five faults is about 50:
+// 2 000 such proxies fit.
+constexpr std::size_t kMaxNodes = 100'000;
 
 using Keys = std::span<const std::string_view>;
 
@@ -68,7 +74,11 @@ bool token_start(std::string_view line, std::size_t i, bool in_flow) {
   return in_flow && (prev == '[' || prev == '{' || prev == ',' || prev == ':');
 }
 
-std::optional<DeepSpot> find_too_deep(std::string_view text) {
+// `first_tab`, when given, gets the first tab used as indentation in block context (outside
+// quotes, flow collections and block scalars): yaml-cpp then says "illegal block entry" or the
+// like, at the next token, without naming the tab.
+std::optional<DeepSpot> find_too_deep(std::string_view text,
+                                      std::optional<DeepSpot>* first_tab = nullptr) {
   std::vector<std::size_t> indents;
   int flow = 0;
   char quote = 0;
@@ -95,6 +105,14 @@ std::optional<DeepSpot> find_too_deep(std::string_view text) {
     std::size_t i = 0;
     if (quote == 0 && flow == 0) {
       if (blank) continue;
+      if (line[indent] == '\t' && first_tab != nullptr && !*first_tab) {
+        std::size_t rest = indent;
+        while (rest < line.size() && is_blank(line[rest]))
+          ++rest;
+        if (rest < line.size() && line[rest] != '#') {
+          *first_tab = DeepSpot{line_no, static_cast<int>(indent) + 1};
+        }
+      }
       while (!indents.empty() && indents.back() > indent)
         indents.pop_back();
       if (indents.empty() || indents.back() < indent) indents.push_back(indent);
@@ -163,6 +181,36 @@ std::optional<DeepSpot> find_too_deep(std::string_view text) {
   return std::nullopt;
 }
 
+// Binary input. yaml-cpp guesses the encoding from the first bytes, so a NUL there turns the
+// file into UTF-16/32 and the message into mojibake; other control characters give
+// "unknown token" somewhere. YAML is text: name the byte and where it is. A file that starts
+// with a UTF-16 or UTF-32 byte order mark is left to yaml-cpp, which decodes it.
+struct BadByte {
+  int line;
+  int column;
+  unsigned char byte;
+};
+
+std::optional<BadByte> find_binary(std::string_view text) {
+  auto starts = [&](std::string_view bom) { return text.substr(0, bom.size()) == bom; };
+  using namespace std::string_view_literals;
+  if (starts("\xFF\xFE"sv) || starts("\xFE\xFF"sv) || starts("\x00\x00\xFE\xFF"sv)) {
+    return std::nullopt;
+  }
+  int line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+    } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+      return BadByte{line, static_cast<int>(i - line_start) + 1, c};
+    }
+  }
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------------------------------
 
 // User text as it goes into a message: one line, bounded, quotes and control characters
@@ -215,6 +263,52 @@ class DocumentStarts : public YAML::EventHandler {
   void OnMapEnd() override {}
 };
 
+// Bounded work before the first error. yaml-cpp builds the whole node tree before the loader
+// sees any of it, at about 1 us of CPU per node: a 15 MB flow list (5 million nodes) took 12 s
+// to be refused at its first element. This pass counts the first document's nodes from the
+// parser's events (no tree) and stops at the one past the cap, with its position.
+struct TooManyNodes {
+  YAML::Mark mark;
+};
+
+class NodeCensus : public YAML::EventHandler {
+ public:
+  explicit NodeCensus(std::size_t limit) : limit_(limit) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { count(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { count(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    count(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    count(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    count(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void count(const YAML::Mark& mark) {
+    if (++nodes_ > limit_) throw TooManyNodes{mark};
+  }
+  std::size_t limit_;
+  std::size_t nodes_ = 0;
+};
+
+void count_nodes(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  NodeCensus census(kMaxNodes);
+  parser.HandleNextDocument(census);
+}
+
 std::optional<YAML::Mark> second_document(const std::string& text) {
   // A second document needs a marker at the start of a line; skip the second parse if none.
   // `line` is the marker with its newline: no string is built (g++ 12 warns, wrongly, of an
@@ -236,6 +330,7 @@ std::optional<YAML::Mark> second_document(const std::string& text) {
 struct ProxyPositions {
   SourcePos name;
   SourcePos listen;
+  SourcePos upstream;
 };
 
 // One key: value pair of a mapping, checked for being a scalar key seen once.
@@ -393,9 +488,16 @@ class Loader {
 Config Loader::load(std::string_view yaml) {
   if (yaml.size() > kMaxInputBytes) {
     fail(SourcePos{source_, 0, 0}, "file",
-         fmt::format("expected a file of at most 16 MiB, got {} bytes", yaml.size()));
+         fmt::format("expected a file of at most 4 MiB, got {} bytes", yaml.size()));
   }
-  if (auto deep = find_too_deep(yaml)) {
+  if (auto bad = find_binary(yaml)) {
+    fail(SourcePos{source_, bad->line, bad->column},
+         bad->byte == 0 ? std::string("a NUL byte")
+                        : fmt::format("a control character (byte 0x{:02x})", bad->byte),
+         "expected YAML text, this looks like a binary file");
+  }
+  std::optional<DeepSpot> tab;
+  if (auto deep = find_too_deep(yaml, &tab)) {
     fail(SourcePos{source_, deep->line, deep->column}, "",
          fmt::format("expected nesting at most {} levels deep", kMaxDepth));
   }
@@ -403,11 +505,20 @@ Config Loader::load(std::string_view yaml) {
   YAML::Node root;
   std::optional<YAML::Mark> second;
   try {
+    count_nodes(text);
     root = YAML::Load(text);
     second = second_document(text);
+  } catch (const TooManyNodes& e) {
+    fail(pos_of(e.mark), "",
+         fmt::format("expected at most {} YAML nodes (keys, values, lists, mappings)", kMaxNodes));
   } catch (const YAML::DeepRecursion& e) {
     fail(pos_of(e.mark), "", fmt::format("expected nesting at most {} levels deep", kMaxDepth));
   } catch (const YAML::ParserException& e) {
+    // A tab indenting a line at or before the error is almost always the cause.
+    if (tab && (e.mark.is_null() || tab->line <= e.mark.line + 1)) {
+      fail(SourcePos{source_, tab->line, tab->column}, "a tab character",
+           "YAML indents with spaces");
+    }
     fail(pos_of(e.mark), "", fmt::format("expected valid YAML, {}", e.msg));
   }
   if (second) fail(pos_of(*second), "", "expected a single YAML document, got a second one");
@@ -525,8 +636,9 @@ ProxyConfig Loader::proxy(const YAML::Node& node, const std::string& field,
   const Entry& listen = required(es, "listen", node, field, "a HOST:PORT");
   p.listen = endpoint(listen, sub("listen"), false);
   positions.listen = pos_of(listen);
-  p.upstream =
-      endpoint(required(es, "upstream", node, field, "a HOST:PORT"), sub("upstream"), true);
+  const Entry& upstream = required(es, "upstream", node, field, "a HOST:PORT");
+  p.upstream = endpoint(upstream, sub("upstream"), true);
+  positions.upstream = pos_of(upstream);
   if (const Entry* e = find(es, "enabled")) p.enabled = boolean(*e, sub("enabled"));
   if (const Entry* e = find(es, "connect_timeout")) {
     p.connect_timeout = duration(*e, sub("connect_timeout"), true);
@@ -700,6 +812,14 @@ void Loader::check_proxies(const std::vector<ProxyConfig>& proxies,
     first_on_port.emplace(port, i);
     if (wildcard(p.listen.host)) wildcard_on_port.emplace(port, i);
   }
+  std::vector<LoopNode> nodes;
+  nodes.reserve(proxies.size());
+  for (const ProxyConfig& p : proxies)
+    nodes.push_back(LoopNode{p.name, p.listen, p.upstream});
+  if (auto loop = find_loop(nodes)) {
+    fail(positions[loop->proxy].upstream, fmt::format("proxies[{}].upstream", loop->proxy),
+         loop->message);
+  }
 }
 
 }  // namespace
@@ -720,7 +840,7 @@ Config load_config_file(const std::string& path) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
     if (text.size() > kMaxInputBytes) {
       throw ConfigError(SourcePos{path, 0, 0}, "file",
-                        "expected a file of at most 16 MiB, got more");
+                        "expected a file of at most 4 MiB, got more");
     }
   }
   if (in.bad()) {

@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 #include <fmt/format.h>
 
+#include "config/loops.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/session.hpp"
 
@@ -53,6 +54,17 @@ std::shared_ptr<const FaultSet> Server::compile(
   }
 }
 
+void Server::refuse_loops(const std::map<std::string, Proxy>& next) const {
+  std::vector<config::LoopNode> nodes;
+  for (const auto& [name, p] : next)
+    nodes.push_back({name, p.listen, p.state->config().upstream});
+  if (auto loop = config::find_loop(nodes)) {
+    throw ControlError(
+        ControlErrorKind::invalid,
+        fmt::format("proxy \"{}\": upstream: {}", nodes[loop->proxy].name, loop->message));
+  }
+}
+
 std::shared_ptr<const FaultSet> Server::compile_edit(const std::vector<config::FaultSpec>& faults,
                                                      const config::FaultSpec& edited) const {
   try {
@@ -92,9 +104,10 @@ void Server::start_listener(const std::string& name, Proxy& p) {
   p.listener->start();
   auto ep = p.listener->local_endpoint();
   auto faults = p.state->faults()->faults.size();
-  log_proxy().info("proxy {} listening on {}:{} -> upstream {} ({} fault{})", name,
-                   ep.address().to_string(), ep.port(), p.state->config().upstream.to_string(),
-                   faults, faults == 1 ? "" : "s");
+  const config::Endpoint bound{ep.address().to_string(), ep.port()};  // [v6]:port
+  log_proxy().info("proxy {} listening on {} -> upstream {} ({} fault{})", name,
+                   bound.to_string(), p.state->config().upstream.to_string(), faults,
+                   faults == 1 ? "" : "s");
 }
 
 void Server::start(const config::Config& config) {
@@ -215,6 +228,7 @@ void Server::faults_changed(Proxy& p, bool restart_listener) {
 
 void Server::commit(Change change) {
   auto& next = change.next;
+  refuse_loops(next);
   // What the change gives up: listeners the new state does not keep, and the connections of
   // proxies that are replaced, removed or disabled.
   std::set<const Listener*> kept;

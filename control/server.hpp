@@ -195,6 +195,9 @@ class Server {
   // One fault's list, checked: the fault alone names what is wrong with it.
   std::shared_ptr<const FaultSet> compile_edit(const std::vector<config::FaultSpec>& faults,
                                                const config::FaultSpec& edited) const;
+  // Refuses (ControlError invalid) a change after which a proxy would dial itself, directly or
+  // through others (config::find_loop), at the addresses it listens on (bound, or asked for).
+  void refuse_loops(const std::map<std::string, Proxy>& next) const;
 
   asio::io_context& control_;
   const faults::FaultRegistry& registry_;

@@ -5,8 +5,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <ctime>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -76,21 +78,43 @@ void expect_refused(std::string_view yaml, const std::string& error_regex) {
 TEST(BadInput, MalformedYamlIsRefusedWithItsPosition) {
   expect_refused("proxies: [\n", R"(^bad\.yaml:\d+:\d+: .*expected valid YAML)");
   expect_refused("proxies:\n  - name: p\n   listen: x\n", R"(^bad\.yaml:\d+:\d+: )");
-  expect_refused("\t- a\n", R"(^bad\.yaml)");
+  expect_refused("\t- a\n", R"(^bad\.yaml:1:1: a tab character: YAML indents with spaces$)");
+  // A tab in a real file says where, not "illegal block entry" at the next token.
+  expect_refused("proxies:\n\t- name: p\n\t  listen: 127.0.0.1:0\n",
+                 R"(^bad\.yaml:2:1: a tab character: YAML indents with spaces$)");
+  expect_refused("proxies:\n  - name: p\n  \tlisten: 127.0.0.1:0\n",
+                 R"(^bad\.yaml:3:3: a tab character: YAML indents with spaces$)");
+  // Tabs where YAML allows them (after a key, in quotes, in a comment) are fine.
+  EXPECT_TRUE(check_config("proxies:\n  - name:\tp\n    listen: \"127.0.0.1:0\"\t# \tx\n"
+                           "    upstream: 127.0.0.1:1\n")
+                  .ok);
   expect_refused("", R"(expected a mapping with a `proxies` list, got nothing)");
   expect_refused(",", R"(^bad\.yaml)");
   expect_refused("proxies: []\n---\nproxies: []\n", "a single YAML document");
 }
 
 TEST(BadInput, BinaryGarbageAndInvalidUtf8AreRefused) {
-  expect_refused(std::string("\x00\x01\x02\xff\xfe", 5), R"(^bad\.yaml)");
+  // yaml-cpp reads a leading NUL as UTF-16/32 and its message came out as CJK mojibake.
+  expect_refused(
+      std::string("\x00\x01\x02\xff\xfe", 5),
+      R"(^bad\.yaml:1:1: a NUL byte: expected YAML text, this looks like a binary file$)");
+  expect_refused(std::string("proxies:\n  - name: p\0\n", 22), R"(^bad\.yaml:2:12: a NUL byte)");
+  expect_refused("seed: 1\x01\n", R"(^bad\.yaml:1:8: a control character \(byte 0x01\))");
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i)
+    garbage += static_cast<char>((i * 7919 + 13) & 0xff);
+  Verdict v = check_config(garbage);
+  EXPECT_FALSE(v.ok);
+  EXPECT_TRUE(std::all_of(v.error.begin(), v.error.end(),
+                          [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+      << "not plain text: " << v.error;
   expect_refused("proxies: [{name: \"\xc3\x28\", listen: 127.0.0.1:0, upstream: 127.0.0.1:1}]",
                  "proxies\\[0\\]\\.name");
 }
 
 TEST(BadInput, HugeFileIsRefusedBeforeParsing) {
   std::string big(17u << 20, '#');
-  expect_refused(big, "at most 16 MiB");
+  expect_refused(big, "at most 4 MiB");
   // The same through a file (read in pieces, stopped at the cap).
   std::string path = ::testing::TempDir() + "/faultline-huge.yaml";
   {
@@ -101,9 +125,48 @@ TEST(BadInput, HugeFileIsRefusedBeforeParsing) {
     config::load_config_file(path);
     ADD_FAILURE() << "a 17 MiB file loaded";
   } catch (const config::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("at most 16 MiB"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("at most 4 MiB"), std::string::npos) << e.what();
   }
   std::remove(path.c_str());
+}
+
+double thread_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// Bounded work before the first error: yaml-cpp builds the whole tree (~1 us of CPU a node)
+// before the loader sees the first element. A 15 MB flow list took 12 s of CPU to be refused at
+// its first entry; now a file just under the size cap stops at the node cap.
+TEST(BadInput, FirstErrorOfAHugeDocumentIsFoundFast) {
+  std::vector<std::pair<std::string, std::string>> cases;
+  std::string flow = "proxies: [";
+  while (flow.size() < (4u << 20) - 16)
+    flow += "1,";
+  cases.emplace_back(flow + "1]\n", R"(^bad\.yaml:1:\d+: expected at most 100000 YAML nodes)");
+  std::string block = "proxies:\n";
+  while (block.size() < (4u << 20) - 16)
+    block += "  - a\n";
+  cases.emplace_back(block, R"(^bad\.yaml:\d+:5: expected at most 100000 YAML nodes)");
+  std::string scalar = "proxies: \"" + std::string((4u << 20) - 16, 'x') + "\"\n";
+  cases.emplace_back(scalar, "proxies: expected a non-empty list of proxies");
+  for (const auto& [yaml, error] : cases) {
+    double cpu = thread_cpu_ms();
+    expect_refused(yaml, error);
+    cpu = thread_cpu_ms() - cpu;
+    std::printf("[ figures  ] %.1f MiB, first error after %.0f ms of CPU\n",
+                static_cast<double>(yaml.size()) / (1 << 20), cpu);
+    EXPECT_LT(cpu, 1000) << "work before the first error is not bounded";
+  }
+  // A config just under the node cap (1 500 proxies, a fault each) still loads.
+  std::string many = "proxies:\n";
+  for (int i = 0; i < 1500; ++i) {
+    many += "  - name: p" + std::to_string(i) +
+            "\n    listen: 127.0.0.1:0\n    upstream: 127.0.0.1:" + std::to_string(1 + i) +
+            "\n    faults: [{type: latency, latency: 1ms}]\n";
+  }
+  EXPECT_TRUE(check_config(many).ok);
 }
 
 TEST(BadInput, DeepNestingIsRefusedQuickly) {
@@ -189,6 +252,50 @@ TEST(BadInput, BadEndpointsAreRefused) {
         std::string("proxies: [{name: p, listen: 127.0.0.1:0, upstream: \"") + ep + "\"}]",
         "upstream");
   }
+}
+
+TEST(BadInput, ProxiesThatDialThemselvesAreRefusedAtTheUpstream) {
+  auto proxy = [](const std::string& name, const std::string& listen, const std::string& upstream) {
+    return "  - name: " + name + "\n    listen: \"" + listen + "\"\n    upstream: \"" + upstream +
+           "\"\n";
+  };
+  // Its own listen address: every connection would dial itself (20 000 descriptors in 2 s).
+  expect_refused("proxies:\n" + proxy("self", "127.0.0.1:7000", "127.0.0.1:7000"),
+                 R"(^bad\.yaml:4:15: proxies\[0\]\.upstream: expected an upstream other than this )"
+                 R"(proxy's own listen address, 127\.0\.0\.1:7000 is where proxy "self" listens)");
+  // A wildcard listen is reached through loopback, localhost, 0.0.0.0 and :: alike.
+  for (const char* up : {"127.0.0.1:7000", "127.9.9.9:7000", "localhost:7000", "0.0.0.0:7000"}) {
+    SCOPED_TRACE(up);
+    expect_refused("proxies:\n" + proxy("any", "0.0.0.0:7000", up), "proxies\\[0\\]\\.upstream");
+  }
+  for (const char* up : {"[::1]:7000", "127.0.0.1:7000", "[::]:7000"}) {
+    SCOPED_TRACE(up);
+    expect_refused("proxies:\n" + proxy("any6", "[::]:7000", up), "proxies\\[0\\]\\.upstream");
+  }
+  // Through other proxies: a -> b -> c -> a, reported at the first one listed.
+  expect_refused(
+      "proxies:\n" + proxy("a", "127.0.0.1:7001", "127.0.0.1:7002") +
+          proxy("b", "127.0.0.1:7002", "localhost:7003") +
+          proxy("c", "0.0.0.0:7003", "127.0.0.1:7001"),
+      R"(^bad\.yaml:4:15: proxies\[0\]\.upstream: expected an upstream that does not )"
+      R"(lead back to this proxy, 127\.0\.0\.1:7002 goes round in a loop: "a" -> "b" )"
+      R"(\(127\.0\.0\.1:7002\) -> "c" \(0\.0\.0\.0:7003\) -> "a" \(127\.0\.0\.1:7001\))");
+  // Not loops: another port, another loopback address, a chain that ends, a name (not
+  // looked up), port 0 (the kernel's choice).
+  EXPECT_TRUE(check_config("proxies:\n" + proxy("a", "127.0.0.1:7000", "127.0.0.1:7001")).ok);
+  EXPECT_TRUE(check_config("proxies:\n" + proxy("a", "127.0.0.1:7000", "127.0.0.2:7000")).ok);
+  EXPECT_TRUE(check_config("proxies:\n" + proxy("a", "127.0.0.1:7001", "127.0.0.1:7002") +
+                           proxy("b", "127.0.0.1:7002", "127.0.0.1:7003"))
+                  .ok);
+  EXPECT_TRUE(check_config("proxies:\n" + proxy("a", "127.0.0.1:7000", "echo-server:7000")).ok);
+  EXPECT_TRUE(check_config("proxies:\n" + proxy("a", "127.0.0.1:0", "127.0.0.1:1")).ok);
+  // A long chain is walked without recursion, quickly.
+  std::string chain = "proxies:\n";
+  for (int i = 0; i < 2000; ++i) {
+    chain += proxy("p" + std::to_string(i), "127.0.0.1:" + std::to_string(10000 + i),
+                   "127.0.0.1:" + std::to_string(10000 + (i + 1) % 2000));
+  }
+  expect_refused(chain, "proxies\\[0\\]\\.upstream: expected an upstream that does not lead back");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -490,56 +597,134 @@ TEST(BadInputApi, PostWithoutContentLengthIsAnsweredNotHung) {
   EXPECT_EQ(api.request("GET", "/proxies/q", "").status, 404) << "created from an unframed body";
 }
 
-// Slowloris against the API: more slow clients than HTTP threads, each trickling a header
-// byte at a time. The data plane does not notice.
-TEST(BadInputApi, SlowlorisOnTheApiDoesNotStallTheDataPlane) {
+// A JSON body sent as curl sends it by default (-d: application/x-www-form-urlencoded). httplib
+// 0.11 parses such a body as form fields and refused it over 8192 bytes with a 413 that said
+// "at most 1048576 bytes". Every content type now gets the same, documented limit.
+TEST(BadInputApi, FormEncodedBodiesUpToTheLimitAreAccepted) {
+  Api api;
+  auto post = [&](const std::string& body, const std::string& type) {
+    return api.raw("POST /proxies HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: " +
+                   type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  // 20 KB of JSON: the proxy, padded with spaces.
+  std::string body = R"({"name":"form","listen":"127.0.0.1:0","upstream":"127.0.0.1:1"})";
+  body += std::string(20000 - body.size(), ' ');
+  auto r = post(body, "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 201) << r.body;
+  // Just under the limit, another content type, still taken whole (a bad body, but read).
+  std::string big = R"({"name":"big","pad":")" + std::string((1u << 20) - 40, 'x') + R"("})";
+  ASSERT_LE(big.size(), 1u << 20);
+  r = post(big, "application/x-www-form-urlencoded; charset=utf-8");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("upstream"), std::string::npos) << r.body;
+  r = post(big, "text/plain");
+  EXPECT_EQ(r.status, 400) << r.body;
+  // Over the limit: a 413 that tells the truth, whatever the type.
+  std::string over((1u << 20) + 1, ' ');
+  for (const char* type : {"application/x-www-form-urlencoded", "application/json"}) {
+    SCOPED_TRACE(type);
+    r = post(over, type);
+    expect_error_body(r, 413);
+    EXPECT_NE(r.body.find("at most 1048576 bytes"), std::string::npos) << r.body;
+  }
+}
+
+// A proxy that would dial itself (or another that leads back) is refused with 400, and nothing
+// is created or changed.
+TEST(BadInputApi, ProxiesThatDialThemselvesAre400) {
+  Api api;
+  const std::string p_listen = "127.0.0.1:" + std::to_string(api.proxy().port());
+  const std::string free_port = std::to_string(unused_port());
+  auto r = api.request("POST", "/proxies",
+                       R"({"name":"self","listen":"127.0.0.1:)" + free_port +
+                           R"(","upstream":"127.0.0.1:)" + free_port + R"("})");
+  expect_error_body(r, 400);
+  EXPECT_NE(r.body.find("own listen address"), std::string::npos) << r.body;
+  EXPECT_EQ(api.request("GET", "/proxies/self", "").status, 404);
+  // q -> p is fine; then p -> q closes a loop (p's listen port was chosen by the kernel).
+  r = api.request("POST", "/proxies",
+                  R"({"name":"q","listen":"127.0.0.1:0","upstream":")" + p_listen + R"("})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.body, m, std::regex(R"re("listen":"(127\.0\.0\.1:\d+)")re")));
+  const std::string q_listen = m[1];
+  r = api.request("POST", "/proxies/p", R"({"upstream":")" + q_listen + R"("})");
+  expect_error_body(r, 400);
+  EXPECT_NE(r.body.find("goes round in a loop"), std::string::npos) << r.body;
+  EXPECT_EQ(api.request("PATCH", "/proxies/p", R"({"upstream":")" + q_listen + R"("})").status,
+            400);
+  // The same loop in one populate: refused as a whole.
+  r = api.request("POST", "/populate",
+                  R"([{"name":"x","listen":"127.0.0.1:)" + free_port + R"(","upstream":"0.0.0.0:)" +
+                      std::to_string(unused_port()) + R"("},)" +
+                      R"({"name":"q","listen":"127.0.0.1:0","upstream":")" + p_listen + R"("},)" +
+                      R"({"name":"p","listen":")" + p_listen + R"(","upstream":")" + q_listen +
+                      R"("}])");
+  expect_error_body(r, 400);
+  EXPECT_EQ(api.request("GET", "/proxies/x", "").status, 404) << "populate changed something";
+  // p still relays to the echo server.
+  Fd c = connect_tcp(api.proxy().port());
+  ASSERT_TRUE(send_all(c.get(), "still"));
+  EXPECT_EQ(read_n(c.get(), 5, 2s).data, "still");
+}
+
+// Slowloris against the API: twice as many slow clients as the HTTP threads started at once,
+// each trickling a header byte every 100 ms (httplib's read timeout is per recv, so each would
+// hold a fixed pool's thread for ever). The data plane does not notice, and the API still
+// answers others at once: threads are added while all are busy (ApiOptions::max_threads).
+TEST(BadInputApi, SlowlorisOnTheApiDeniesNoOne) {
   Api api;
   Fd data = connect_tcp(api.proxy().port());
   ASSERT_TRUE(data);
+  constexpr int kSlow = 16;
   std::atomic<bool> stop{false};
+  std::atomic<int> trickling{0};  // slow clients that have sent 3 bytes (connected, being read)
   std::vector<std::thread> slow;
-  for (int i = 0; i < 16; ++i) {
+  for (int i = 0; i < kSlow; ++i) {
     slow.emplace_back([&, i] {
       Fd c = connect_tcp(api.port());
       std::string req = "POST /proxies HTTP/1.1\r\nHost: x\r\nX-Slow-" + std::to_string(i) + ": " +
-                        std::string(200, 'a');
+                        std::string(400, 'a');
       for (std::size_t k = 0; k < req.size() && !stop; ++k) {
         if (::send(c.get(), &req[k], 1, MSG_NOSIGNAL) != 1) return;
-        std::this_thread::sleep_for(100ms);
+        if (k == 2) ++trickling;
+        std::this_thread::sleep_for(100ms);  // the attack's pace, not a synchronisation
       }
     });
   }
-  std::this_thread::sleep_for(300ms);
+  auto until = steady_clock::now() + 5s;
+  while (trickling < kSlow && steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(trickling, kSlow) << "the slow clients did not all start";
   double worst = 0;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 20; ++i) {
     auto t = steady_clock::now();
     std::string msg = "data-plane-" + std::to_string(i);
     ASSERT_TRUE(send_all(data.get(), msg));
     ASSERT_EQ(read_n(data.get(), msg.size(), 2s).data, msg);
     worst =
         std::max(worst, std::chrono::duration<double, std::milli>(steady_clock::now() - t).count());
-    std::this_thread::sleep_for(25ms);
   }
-  // The API itself: with every HTTP thread held by a slow client, does it still answer?
-  auto t = steady_clock::now();
-  auto v = api.raw("GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000ms);
-  double api_ms = std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
+  // Every slow client is still mid-request (400 header bytes at 10/s): the API must answer now.
+  double api_worst = 0;
+  int answered = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto t = steady_clock::now();
+    auto v = api.raw("GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms);
+    double ms = std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
+    api_worst = std::max(api_worst, ms);
+    if (v.status == 200) ++answered;
+  }
   std::printf(
-      "[ figures  ] slowloris x16: data-plane worst echo %.1f ms; GET /version %s in %.0f ms\n",
-      worst, v.answered ? "answered" : "NOT answered", api_ms);
+      "[ figures  ] slowloris x%d: data-plane worst echo %.1f ms; GET /version %d/5 answered, "
+      "worst %.0f ms\n",
+      kSlow, worst, answered, api_worst);
   stop = true;
   for (auto& th : slow)
     th.join();
   EXPECT_LT(worst, 200) << "the relay stalled while the API was under slowloris";
-  // Once the slow clients are gone the API answers again (their threads come back within
-  // the server's 5 s read timeout).
-  auto until = steady_clock::now() + 8s;
-  int status = 0;
-  while (status != 200 && steady_clock::now() < until) {
-    status =
-        api.raw("GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms).status;
-  }
-  EXPECT_EQ(status, 200) << "the API did not recover after the slow clients left";
+  EXPECT_EQ(answered, 5) << "GET /version went unanswered while slow clients held the API";
+  EXPECT_LT(api_worst, 1000);
 }
 
 }  // namespace
