@@ -150,7 +150,7 @@ TEST(BadInput, FirstErrorOfAHugeDocumentIsFoundFast) {
     block += "  - a\n";
   cases.emplace_back(block, R"(^bad\.yaml:\d+:5: expected at most 100000 YAML nodes)");
   std::string scalar = "proxies: \"" + std::string((4u << 20) - 16, 'x') + "\"\n";
-  cases.emplace_back(scalar, "proxies: expected a non-empty list of proxies");
+  cases.emplace_back(scalar, "proxies: expected a list of proxies");
   for (const auto& [yaml, error] : cases) {
     double cpu = thread_cpu_ms();
     expect_refused(yaml, error);
