@@ -191,9 +191,8 @@ void require_object(const json& body) {
 }
 
 void check_name(const std::string& name, std::string_view key) {
-  if (!valid_name(name)) {
-    bad(fmt::format("{}: expected a name of letters, digits, '_', '.' or '-', got \"{}\"", key,
-                    name));
+  if (!config::valid_name(name)) {
+    bad(fmt::format("{}: expected {}, got \"{}\"", key, config::kNameExpected, name));
   }
 }
 
@@ -309,14 +308,6 @@ const faults::FaultType& known_type(const json& body, const faults::FaultRegistr
 
 }  // namespace
 
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 200) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  });
-}
-
 json parse_body(const std::string& body) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) bad("empty, expected JSON");
   // Refuse deep nesting before parsing: no request needs more than a few levels.
@@ -418,15 +409,9 @@ config::FaultSpec toxic_from_json(const json& body, const faults::FaultRegistry&
   spec.type = type.name;
   std::string stream = lower(string_field(body, "stream").value_or("downstream"));
   if (stream.empty()) stream = "downstream";
-  if (stream == "upstream") {
-    spec.stream = config::Stream::upstream;
-  } else if (stream == "downstream") {
-    spec.stream = config::Stream::downstream;
-  } else if (stream == "both") {
-    spec.stream = config::Stream::both;
-  } else {
-    throw HttpError(400, "stream was invalid, can be either upstream or downstream");
-  }
+  auto parsed = config::parse_stream(stream);
+  if (!parsed) throw HttpError(400, "stream was invalid, can be either upstream or downstream");
+  spec.stream = *parsed;
   auto name = string_field(body, "name");
   // Toxiproxy's default name: the type as written and the stream.
   spec.name = name && !name->empty() ? *name : fmt::format("{}_{}", *written_type, stream);

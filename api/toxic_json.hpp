@@ -57,7 +57,4 @@ void check_toxic(const config::FaultSpec& spec, const faults::FaultRegistry& reg
 ojson toxic_to_json(const config::FaultSpec& spec, const faults::FaultRegistry& registry);
 ojson proxy_to_json(const ProxyView& view, const faults::FaultRegistry& registry);
 
-// The names Faultline accepts for proxies and toxics (as in YAML): letters, digits, _ . -
-bool valid_name(std::string_view name);
-
 }  // namespace faultline::api

@@ -11,7 +11,9 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -354,8 +356,9 @@ int main(int argc, char** argv) {
   app.add_option("--probe", opt.probe,
                  "exit 0 if HOST:PORT accepts a TCP connection within 2 s (a health check)");
   app.add_option("--log-level", opt.log_level,
-                 "trace, debug, info, warn, error, critical or off (default: the file's, info)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+                 fmt::format("{} (default: the file's, info)", fmt::join(config::kLogLevels, ", ")))
+      ->check(CLI::IsMember(
+          std::vector<std::string>(config::kLogLevels.begin(), config::kLogLevels.end())));
   app.add_option("--log-format", opt.log_format, "text or json (default: the file's, text)")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--threads", opt.threads, "worker threads (default: one per core)")

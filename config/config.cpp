@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <charconv>
 
 namespace faultline::config {
@@ -56,6 +57,21 @@ std::string_view to_string(Stream s) {
       return "both";
   }
   return "unknown";
+}
+
+std::optional<Stream> parse_stream(std::string_view text) {
+  for (Stream s : {Stream::upstream, Stream::downstream, Stream::both}) {
+    if (text == to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > kNameMaxLength) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
 }
 
 bool ConnectionMatch::matches(std::uint64_t connection_index) const {

@@ -3,11 +3,13 @@
 // their positions); faults/ gives them meaning.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config_error.hpp"
@@ -29,6 +31,16 @@ std::optional<Endpoint> parse_endpoint(std::string_view text);
 // Which direction of a connection a fault acts on. upstream: client -> server bytes.
 enum class Stream { upstream, downstream, both };
 std::string_view to_string(Stream s);
+// "upstream", "downstream" or "both", exactly (the YAML file and the API alike).
+std::optional<Stream> parse_stream(std::string_view text);
+
+// The one rule for the names of proxies and faults, in a YAML file and over the API alike: 1 to
+// kNameMaxLength letters, digits, '_', '.' or '-' (safe in a URL path, a log line, a metric
+// label).
+inline constexpr std::size_t kNameMaxLength = 200;
+inline constexpr std::string_view kNameExpected =
+    "a name of 1 to 200 letters, digits, '_', '.' or '-'";
+bool valid_name(std::string_view name);
 
 // Which connections of a proxy a fault applies to, by 1-based accept order.
 struct ConnectionMatch {
@@ -81,8 +93,12 @@ struct ApiConfig {
 
 enum class LogFormat { text, json };
 
+// The log levels, least severe first: what the YAML file, --log-level and the loggers accept.
+inline constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
+                                                               "error", "critical", "off"};
+
 struct LogConfig {
-  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string level = "info";  // one of kLogLevels
   LogFormat format = LogFormat::text;
 };
 

@@ -40,8 +40,6 @@ constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kProxyKeys[] = {
     "name", "listen", "upstream", "enabled", "connect_timeout", "on_upstream_failure", "faults"};
 constexpr std::string_view kConnectionKeys[] = {"first", "every", "nth"};
-constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
-                                           "error", "critical", "off"};
 
 bool contains(Keys keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -608,16 +606,6 @@ LogConfig Loader::log(const Entry& e) const {
   return log;
 }
 
-bool valid_name(std::string_view name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  });
-}
-
-constexpr std::string_view kNameExpected = "a name of letters, digits, '_', '.' or '-'";
-
 ProxyConfig Loader::proxy(const YAML::Node& node, const std::string& field,
                           ProxyPositions& positions) const {
   if (!node.IsMap()) {
@@ -703,15 +691,9 @@ FaultSpec Loader::fault(const YAML::Node& node, const std::string& field) const 
     } else if (e.key == "stream") {
       constexpr std::string_view kExpected = "upstream, downstream or both";
       stream_text = scalar(e, k, kExpected);
-      if (stream_text == "upstream") {
-        f.stream = Stream::upstream;
-      } else if (stream_text == "downstream") {
-        f.stream = Stream::downstream;
-      } else if (stream_text == "both") {
-        f.stream = Stream::both;
-      } else {
-        fail_value(e, k, kExpected);
-      }
+      auto stream = parse_stream(stream_text);
+      if (!stream) fail_value(e, k, kExpected);
+      f.stream = *stream;
     } else if (e.key == "toxicity" || e.key == "probability") {
       if (toxicity != nullptr) {
         SourcePos first = pos_of(toxicity->key_node);

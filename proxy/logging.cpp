@@ -1,5 +1,6 @@
 #include "proxy/logging.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <stdexcept>
@@ -78,13 +79,13 @@ std::string json_escape(std::string_view s) {
 }
 
 void setup_logging(std::string_view level, config::LogFormat format) {
-  auto lvl = spdlog::level::from_str(std::string(level));
-  // from_str maps anything unknown to off; only "off" itself may mean off.
-  if (lvl == spdlog::level::off && level != "off") {
-    throw std::invalid_argument(fmt::format(
-        "unknown log level \"{}\", expected trace, debug, info, warn, error, critical or off",
-        level));
+  if (std::find(config::kLogLevels.begin(), config::kLogLevels.end(), level) ==
+      config::kLogLevels.end()) {
+    throw std::invalid_argument(fmt::format("unknown log level \"{}\", expected one of {}", level,
+                                            fmt::join(config::kLogLevels, ", ")));
   }
+  // spdlog knows each of them (tests/unit/proxy/logging_test.cpp checks).
+  auto lvl = spdlog::level::from_str(std::string(level));
   static auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
   for (const char* name : kComponents) {
     auto logger = spdlog::get(name);

@@ -58,7 +58,7 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
     switch (mode) {
       case 0: {  // POST /proxies, /populate entries
         config::ProxyConfig pc = api::proxy_from_json(j, registry());
-        FUZZ_CHECK(api::valid_name(pc.name), pc.name);
+        FUZZ_CHECK(config::valid_name(pc.name), pc.name);
         FUZZ_CHECK(pc.upstream.port != 0, body);
         for (const auto& f : pc.faults)
           api::check_toxic(f, registry());
@@ -72,7 +72,7 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
       }
       case 2: {  // POST /proxies/{name}/toxics
         config::FaultSpec spec = api::toxic_from_json(j, registry());
-        FUZZ_CHECK(api::valid_name(spec.name), spec.name);
+        FUZZ_CHECK(config::valid_name(spec.name), spec.name);
         api::check_toxic(spec, registry());
         round_trip(spec);
         break;

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "config/config.hpp"
 #include "config/config_error.hpp"
 
@@ -85,6 +87,35 @@ TEST(ConfigError, FormatsPositionFieldAndExpectation) {
   EXPECT_STREQ(no_field.what(), "f.yaml:1:1: expected valid YAML");
   EXPECT_EQ((SourcePos{"f.yaml", 3, 4}).to_string(), "f.yaml:3:4");
   EXPECT_EQ((SourcePos{"f.yaml", 0, 0}).to_string(), "f.yaml");
+}
+
+// One rule for the names of proxies and faults, in YAML and over the API alike.
+TEST(ValidName, LettersDigitsAndUnderscoreDotDashUpTo200) {
+  EXPECT_TRUE(valid_name("db"));
+  EXPECT_TRUE(valid_name("latency_downstream.v2-b"));
+  EXPECT_TRUE(valid_name(std::string(kNameMaxLength, 'a')));
+  EXPECT_FALSE(valid_name(std::string(kNameMaxLength + 1, 'a')));
+  EXPECT_FALSE(valid_name(""));
+  for (const char* bad : {"a b", "a/b", "a:b", "\xc3\xa9", "a\tb"})
+    EXPECT_FALSE(valid_name(bad)) << bad;
+}
+
+TEST(ValidName, TheLoaderRefusesANameOver200) {
+  std::string yaml = "proxies:\n  - name: " + std::string(kNameMaxLength + 1, 'p') +
+                     "\n    listen: 127.0.0.1:0\n    upstream: 127.0.0.1:1\n";
+  EXPECT_THROW(load_config_string(yaml, "test.yaml"), ConfigError);
+  yaml.replace(yaml.find("name: ") + 6, kNameMaxLength + 1, std::string(kNameMaxLength, 'p'));
+  EXPECT_NO_THROW(load_config_string(yaml, "test.yaml"));
+}
+
+TEST(ParseStream, TheThreeWordsExactly) {
+  EXPECT_EQ(parse_stream("upstream"), Stream::upstream);
+  EXPECT_EQ(parse_stream("downstream"), Stream::downstream);
+  EXPECT_EQ(parse_stream("both"), Stream::both);
+  for (auto s : {Stream::upstream, Stream::downstream, Stream::both})
+    EXPECT_EQ(parse_stream(to_string(s)), s);
+  EXPECT_EQ(parse_stream("Upstream"), std::nullopt);  // the API lower-cases first
+  EXPECT_EQ(parse_stream(""), std::nullopt);
 }
 
 }  // namespace
