@@ -17,36 +17,16 @@
 #include <string>
 #include <vector>
 
-#include <asio/io_context.hpp>
-
+#include "config/config_error.hpp"
 #include "faults/fault.hpp"
 #include "faults/registry.hpp"
 #include "proxy/pipeline.hpp"
+#include "tests/support/virtual_clock.hpp"
+#include "tests/support/virtual_pipeline.hpp"
 
 namespace faultline::test {
 
 using namespace std::chrono_literals;
-using faults::Clock;
-
-// Virtual time: sleepers wake in time order; time jumps to the next sleeper only when nothing
-// else can run.
-class VirtualClock final : public proxy::TimeSource {
- public:
-  explicit VirtualClock(asio::io_context& context) : context_(context) {}
-  Clock::time_point now() const override { return now_; }
-  asio::awaitable<void> sleep_until(Clock::time_point t) override;
-  asio::awaitable<bool> wait(faults::Signal& signal, Clock::time_point deadline) override;
-  // Runs the io_context until no handler is ready and no sleeper is left, or until `limit`.
-  void run(Clock::time_point limit);
-  Clock::time_point start() const { return start_; }
-
- private:
-  struct Sleeper;
-  asio::io_context& context_;
-  const Clock::time_point start_ = Clock::time_point{} + std::chrono::hours(1);
-  Clock::time_point now_ = start_;
-  std::multimap<Clock::time_point, Sleeper*> sleepers_;
-};
 
 struct SinkEvent {
   enum class Kind { data, finish, abort };
@@ -57,7 +37,7 @@ struct SinkEvent {
   faults::Peer who = faults::Peer::both;
 };
 
-class FaultHarness : private proxy::TaskSpawner {
+class FaultHarness {
  public:
   // `faults_yaml`: the items of a `faults:` list, as in a config file (indented or not).
   explicit FaultHarness(const std::string& faults_yaml, std::uint64_t seed = 1,
@@ -77,30 +57,24 @@ class FaultHarness : private proxy::TaskSpawner {
   std::vector<std::size_t> piece_sizes() const;  // size of each data event
   std::vector<Clock::duration> write_accepted() const { return accepted_; }  // per send_at
   std::map<std::string, std::uint64_t> fired() const;  // fault type -> times fired
-  bool stage_present() const { return !pipeline_->empty(); }
+  bool stage_present() const { return !rig_->pipeline().empty(); }
   bool aborted() const;
-  Clock::duration now() const { return clock_.now() - clock_.start(); }
+  Clock::duration now() const { return clock().now() - clock().start(); }
 
  private:
   class RecordingSink;
   asio::awaitable<void> feed();
-  proxy::TaskId spawn(std::function<asio::awaitable<void>()> make, proxy::TaskKind kind) override;
-  void cancel(proxy::TaskId task) override;
+  VirtualClock& clock() { return rig_->clock(); }
+  const VirtualClock& clock() const { return rig_->clock(); }
 
-  asio::io_context context_;
-  VirtualClock clock_{context_};
-  std::shared_ptr<proxy::ProxyState> proxy_;
-  std::shared_ptr<const proxy::FaultSet> faults_;
-  proxy::ConnectionInfo info_;
-  std::unique_ptr<RecordingSink> sink_;
-  std::unique_ptr<proxy::Pipeline> pipeline_;
+  std::unique_ptr<RecordingSink> sink_;  // outlives the pipeline that writes to it
+  std::unique_ptr<VirtualPipeline> rig_;
   std::vector<std::pair<Clock::duration, std::string>> inputs_;
   std::optional<Clock::duration> eof_at_;
   Clock::duration write_time_{0};
   std::vector<SinkEvent> events_;
   std::vector<Clock::duration> accepted_;
   bool aborted_ = false;
-  std::list<asio::cancellation_signal> signals_;                  // task id n is the n-th
   std::vector<std::pair<Clock::duration, std::string>> changes_;  // live fault set changes
  public:
   // At `at`, the connection's fault set becomes `faults_yaml` (a live change, as over the
@@ -112,5 +86,9 @@ class FaultHarness : private proxy::TaskSpawner {
 
 // Compiles one fault from YAML (for attribute-validation tests). Throws config::ConfigError.
 faults::CompiledFault compile_fault(const std::string& faults_yaml);
+
+// The ConfigError one fault from YAML is refused with; fails the test (and returns an empty
+// error) when it compiles.
+config::ConfigError error_of(const std::string& faults_yaml);
 
 }  // namespace faultline::test

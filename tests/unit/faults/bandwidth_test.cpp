@@ -22,16 +22,6 @@ std::vector<Clock::duration> data_times(const FaultHarness& h) {
   return times;
 }
 
-config::ConfigError error_of(const std::string& yaml) {
-  try {
-    compile_fault(yaml);
-  } catch (const config::ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "compiled without error: " << yaml;
-  return config::ConfigError({}, "", "");
-}
-
 TEST(BandwidthFault, CutsAChunkIntoTenMillisecondPiecesAtTheRate) {
   // 1MB/s = 10 000 bytes per 10 ms.
   FaultHarness h("- {type: bandwidth, rate: 1MB/s}");

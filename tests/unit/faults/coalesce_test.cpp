@@ -38,16 +38,6 @@ Seen finish(Clock::duration at) {
   return {Kind::finish, at, {}};
 }
 
-config::ConfigError error_of(const std::string& yaml) {
-  try {
-    compile_fault(yaml);
-  } catch (const config::ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "compiled without error: " << yaml;
-  return config::ConfigError({}, "", "");
-}
-
 TEST(CoalesceFault, MergesWritesWithinTheWindowIntoOne) {
   FaultHarness h("- {type: coalesce, window: 50ms}");
   h.send_at(0ms, "first");

@@ -23,17 +23,6 @@ std::vector<Clock::duration> data_times(const FaultHarness& h) {
   return times;
 }
 
-// The ConfigError a fault spec is refused with (fails the test if it compiles).
-config::ConfigError error_of(const std::string& yaml) {
-  try {
-    compile_fault(yaml);
-  } catch (const config::ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "compiled without error: " << yaml;
-  return config::ConfigError({}, "", "");
-}
-
 TEST(LatencyFault, DelaysEachChunkAndTheEof) {
   FaultHarness h("- {type: latency, latency: 100ms}");
   h.send_at(0ms, "hello");

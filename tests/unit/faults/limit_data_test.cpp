@@ -11,16 +11,6 @@ namespace {
 
 using Kind = SinkEvent::Kind;
 
-config::ConfigError error_of(const std::string& yaml) {
-  try {
-    compile_fault(yaml);
-  } catch (const config::ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "compiled without error: " << yaml;
-  return config::ConfigError({}, "", "");
-}
-
 void expect_close(const SinkEvent& e, Clock::duration at) {
   EXPECT_EQ(e.kind, Kind::abort);
   EXPECT_EQ(e.how, faults::Abort::close);

@@ -14,16 +14,6 @@ using Kind = SinkEvent::Kind;
 using faults::Abort;
 using faults::Peer;
 
-config::ConfigError error_of(const std::string& yaml) {
-  try {
-    compile_fault(yaml);
-  } catch (const config::ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "compiled without error: " << yaml;
-  return config::ConfigError({}, "", "");
-}
-
 void expect_reset(const SinkEvent& e, Clock::duration at, Peer who) {
   EXPECT_EQ(e.kind, Kind::abort);
   EXPECT_EQ(e.how, Abort::reset);

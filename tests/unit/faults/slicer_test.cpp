@@ -22,16 +22,6 @@ std::vector<Clock::duration> data_times(const FaultHarness& h) {
   return times;
 }
 
-config::ConfigError error_of(const std::string& yaml) {
-  try {
-    compile_fault(yaml);
-  } catch (const config::ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "compiled without error: " << yaml;
-  return config::ConfigError({}, "", "");
-}
-
 TEST(SlicerFault, OneBytePiecesOneMillisecondApart) {
   FaultHarness h("- {type: slicer, average_size: 1, delay: 1ms}");
   h.send_at(0ms, "hello");

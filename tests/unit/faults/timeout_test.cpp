@@ -11,16 +11,6 @@ namespace {
 
 using Kind = SinkEvent::Kind;
 
-config::ConfigError error_of(const std::string& yaml) {
-  try {
-    compile_fault(yaml);
-  } catch (const config::ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "compiled without error: " << yaml;
-  return config::ConfigError({}, "", "");
-}
-
 TEST(TimeoutFault, ClosesTimeoutAfterTheLastChunkAndDeliversNothing) {
   FaultHarness h("- {type: timeout, timeout: 200ms}");
   h.send_at(0ms, "a");
