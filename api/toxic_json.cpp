@@ -9,55 +9,24 @@
 namespace faultline::api {
 namespace {
 
-// Toxiproxy's unit for a numeric attribute; `none` keeps the number as it is.
-enum class Unit { ms, us, bytes, kbps, none };
-
-struct AttrUnit {
-  std::string_view type;  // canonical fault type; "*" for the common conditions
-  std::string_view attr;
-  Unit unit;
-};
-
-// The one table of units (docs/api.md lists it too).
-constexpr AttrUnit kUnits[] = {
-    {"latency", "latency", Unit::ms},
-    {"latency", "jitter", Unit::ms},
-    {"latency", "queue", Unit::bytes},
-    {"bandwidth", "rate", Unit::kbps},
-    {"slicer", "average_size", Unit::bytes},
-    {"slicer", "size_variation", Unit::bytes},
-    {"slicer", "delay", Unit::us},
-    {"coalesce", "max_bytes", Unit::bytes},
-    {"coalesce", "window", Unit::ms},
-    {"drop", "after_bytes", Unit::bytes},
-    {"timeout", "timeout", Unit::ms},
-    {"reset_peer", "timeout", Unit::ms},
-    {"reset_peer", "after_bytes", Unit::bytes},
-    {"limit_data", "bytes", Unit::bytes},
-    {"slow_close", "delay", Unit::ms},
-    {"connect_delay", "delay", Unit::ms},
-    {"*", "after", Unit::ms},
-    {"*", "duration", Unit::ms},
-};
-
-// What Toxiproxy shows for its own toxics' attributes when they were left out.
-struct AttrDefault {
-  std::string_view type;
-  std::string_view attr;
-  int value;
-};
-constexpr AttrDefault kDefaults[] = {
-    {"latency", "latency", 0}, {"latency", "jitter", 0},  {"slicer", "size_variation", 0},
-    {"slicer", "delay", 0},    {"timeout", "timeout", 0}, {"reset_peer", "timeout", 0},
-};
+using faults::ApiUnit;
 
 constexpr std::string_view kConditions[] = {"after", "duration", "connections"};
 
-Unit unit_of(std::string_view type, std::string_view attr) {
-  for (const auto& u : kUnits) {
-    if ((u.type == type || u.type == "*") && u.attr == attr) return u.unit;
+// Toxiproxy's unit of an attribute (or of a common condition), from the fault's declaration
+// (faults/attribute.hpp); `plain` keeps the number as it is.
+ApiUnit unit_of(const faults::FaultRegistry& registry, std::string_view type,
+                std::string_view attr) {
+  const faults::AttributeSpec* declared = registry.attribute(type, attr);
+  return declared ? declared->api_unit : ApiUnit::plain;
+}
+
+// The unit of a common condition that is a duration (after, duration).
+ApiUnit condition_unit(std::string_view key) {
+  for (const auto& c : faults::condition_attributes()) {
+    if (c.name == key) return c.api_unit;
   }
-  return Unit::none;
+  return ApiUnit::plain;
 }
 
 [[noreturn]] void bad(std::string_view what) {
@@ -104,27 +73,13 @@ std::string number_text(const json& v) {
   return fmt::format("{}", d);
 }
 
-std::string_view suffix(Unit u) {
-  switch (u) {
-    case Unit::ms:
-      return "ms";
-    case Unit::us:
-      return "us";
-    case Unit::kbps:
-      return "KB/s";
-    case Unit::bytes:
-    case Unit::none:
-      return "";
-  }
-  return "";
-}
-
 // An attribute value from JSON as the text a YAML file would hold.
-std::string attr_text(const json& v, Unit unit, std::string_view key) {
-  if (v.is_number()) return number_text(v) + std::string(suffix(unit));
+std::string attr_text(const json& v, ApiUnit unit, std::string_view key) {
+  if (v.is_number()) return faults::text_from_api_number(unit, number_text(v));
   if (v.is_string()) {
     std::string s = v.get<std::string>();
-    if (plain_number(s)) return s + std::string(suffix(unit));  // "100" means 100 ms, like 100
+    // "100" means 100 ms, like 100
+    if (plain_number(s)) return faults::text_from_api_number(unit, s);
     return s;
   }
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
@@ -139,26 +94,15 @@ json number_json(double x) {
 }
 
 // The reverse: attribute text -> the number Toxiproxy's clients expect.
-json attr_json(const std::string& text, Unit unit) {
-  switch (unit) {
-    case Unit::ms:
-    case Unit::us:
-      if (auto d = config::parse_duration(text)) {
-        double ns = static_cast<double>(d->count());
-        return number_json(unit == Unit::ms ? ns / 1e6 : ns / 1e3);
-      }
-      break;
-    case Unit::bytes:
-      if (auto s = config::parse_size(text)) return *s;
-      break;
-    case Unit::kbps:
-      if (auto r = config::parse_rate(text)) return number_json(*r / 1000.0);
-      break;
-    case Unit::none:
-      if (text == "true") return true;
-      if (text == "false") return false;
-      if (plain_number(text)) return number_json(std::strtod(text.c_str(), nullptr));
-      break;
+json attr_json(const std::string& text, ApiUnit unit) {
+  if (unit == ApiUnit::bytes) {
+    if (auto s = config::parse_size(text)) return *s;
+  } else if (unit != ApiUnit::plain) {
+    if (auto x = faults::api_number_from_text(unit, text)) return number_json(*x);
+  } else {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    if (plain_number(text)) return number_json(std::strtod(text.c_str(), nullptr));
   }
   return text;
 }
@@ -197,7 +141,7 @@ void check_name(const std::string& name, std::string_view key) {
 }
 
 config::Duration duration_value(const json& v, std::string_view key) {
-  std::string text = attr_text(v, Unit::ms, key);
+  std::string text = attr_text(v, condition_unit(key), key);
   auto d = config::parse_duration(text);
   if (!d)
     bad(fmt::format("{}: expected a duration in ms or with a unit, e.g. 100 or \"2s\", got {}", key,
@@ -280,7 +224,8 @@ void set_toxicity(config::FaultSpec& spec, const json& body) {
 }
 
 // Attributes (and conditions) from `attributes` and, for the conditions, the top level.
-void merge_attributes(config::FaultSpec& spec, const json& body, const std::string& type) {
+void merge_attributes(config::FaultSpec& spec, const json& body,
+                      const faults::FaultRegistry& registry, const std::string& type) {
   for (auto key : kConditions) {
     if (const json* v = find_key(body, key)) set_condition(spec, std::string(key), *v);
   }
@@ -294,7 +239,7 @@ void merge_attributes(config::FaultSpec& spec, const json& body, const std::stri
     } else if (value.is_null()) {
       spec.attributes.erase(k);
     } else {
-      spec.attributes[k] = config::AttrValue{attr_text(value, unit_of(type, k), k), {}};
+      spec.attributes[k] = config::AttrValue{attr_text(value, unit_of(registry, type, k), k), {}};
     }
   }
 }
@@ -417,7 +362,7 @@ config::FaultSpec toxic_from_json(const json& body, const faults::FaultRegistry&
   spec.name = name && !name->empty() ? *name : fmt::format("{}_{}", *written_type, stream);
   check_name(spec.name, "name");
   set_toxicity(spec, body);
-  merge_attributes(spec, body, type.name);
+  merge_attributes(spec, body, registry, type.name);
   return spec;
 }
 
@@ -425,7 +370,7 @@ void merge_toxic(config::FaultSpec& spec, const json& body, const faults::FaultR
   require_object(body);
   const faults::FaultType* type = registry.find(spec.type);
   set_toxicity(spec, body);
-  merge_attributes(spec, body, type ? type->name : spec.type);
+  merge_attributes(spec, body, registry, type ? type->name : spec.type);
   spec.field.clear();  // errors now name the attribute alone, not the YAML place
 }
 
@@ -445,18 +390,22 @@ ojson toxic_to_json(const config::FaultSpec& spec, const faults::FaultRegistry& 
   const faults::FaultType* t = registry.find(spec.type);
   std::string type = t ? t->name : spec.type;
   ojson attrs = ojson::object();
-  for (const auto& d : kDefaults) {
-    if (d.type == type && !spec.attributes.count(std::string(d.attr))) {
-      attrs[std::string(d.attr)] = d.value;
+  if (t) {
+    for (const auto& a : t->attributes) {
+      if (a.shown_when_absent && !spec.attributes.count(a.name)) {
+        attrs[a.name] = attr_json(a.fallback, a.api_unit);
+      }
     }
   }
   for (const auto& [key, value] : spec.attributes) {
-    attrs[key] = attr_json(value.text, unit_of(type, key));
+    attrs[key] = attr_json(value.text, unit_of(registry, type, key));
   }
-  if (spec.after.count() != 0)
-    attrs["after"] = number_json(static_cast<double>(spec.after.count()) / 1e6);
+  if (spec.after.count() != 0) {
+    attrs["after"] = attr_json(config::format_duration(spec.after), condition_unit("after"));
+  }
   if (spec.duration) {
-    attrs["duration"] = number_json(static_cast<double>(spec.duration->count()) / 1e6);
+    attrs["duration"] =
+        attr_json(config::format_duration(*spec.duration), condition_unit("duration"));
   }
   if (spec.connections.kind != config::ConnectionMatch::Kind::all) {
     const char* kind = spec.connections.kind == config::ConnectionMatch::Kind::first   ? "first"

@@ -10,11 +10,22 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "faults/registry.hpp"
 
 namespace faultline::app {
 namespace {
 
 using json = nlohmann::ordered_json;
+
+// The fault types and their declared attributes: the units attributes are shown in.
+const faults::FaultRegistry& registry() {
+  static const faults::FaultRegistry r = [] {
+    faults::FaultRegistry reg;
+    faults::register_builtin_faults(reg);
+    return reg;
+  }();
+  return r;
+}
 
 // Thrown to end the command with a message and exit status 1.
 struct Failure {
@@ -86,12 +97,21 @@ json attributes(const std::vector<std::string>& attrs) {
   return out;
 }
 
+// An attribute as the API shows it, with the unit its number is in (latency 100 -> "100ms",
+// slicer delay 10 -> "10us", rate 100 -> "100KB/s"), as a YAML file would write it.
+std::string attribute_text(const std::string& type, const std::string& key, const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  const faults::AttributeSpec* declared = registry().attribute(type, key);
+  if (v.is_number() && declared) return faults::text_from_api_number(declared->api_unit, v.dump());
+  return v.dump();
+}
+
 std::string toxic_summary(const json& t) {
   std::string attrs;
   if (t.contains("attributes")) {
+    const std::string type = t.value("type", "");
     for (const auto& [k, v] : t["attributes"].items()) {
-      attrs += fmt::format("{}{}={}", attrs.empty() ? "" : ", ", k,
-                           v.is_string() ? v.get<std::string>() : v.dump());
+      attrs += fmt::format("{}{}={}", attrs.empty() ? "" : ", ", k, attribute_text(type, k, v));
     }
   }
   return fmt::format("{} ({}, {}, toxicity {}{}{})", t.value("name", "?"), t.value("type", "?"),
@@ -162,14 +182,17 @@ Ctl::Ctl(CLI::App& app, std::string version)
   a.toxic_list->add_option("name", a.name, "proxy")->required();
   a.toxic_add = a.toxics->add_subcommand("add", "add a toxic");
   a.toxic_add->add_option("name", a.name, "proxy")->required();
-  a.toxic_add->add_option("--type,-t", a.type, "latency, bandwidth, slicer, reset_peer, ...")
+  a.toxic_add
+      ->add_option("--type,-t", a.type,
+                   fmt::format("one of {} (or an alias)", fmt::join(registry().type_names(), ", ")))
       ->required();
   a.toxic_add->add_option("--name,-n", a.toxic_name, "the toxic's name (default TYPE_STREAM)");
   a.toxic_add->add_option("--stream,-s", a.stream, "upstream, downstream (default) or both");
   a.toxic_add->add_option("--toxicity", a.toxicity, "0..1 (default 1)");
   a.toxic_add->add_option("--attr,-a", a.attrs,
-                          "KEY=VALUE, numbers in Toxiproxy's units (latency=100 is 100 ms) or "
-                          "text with units (latency=100ms)");
+                          "KEY=VALUE, numbers in Toxiproxy's units (latency=100 is 100 ms, "
+                          "slicer delay=10 is 10 us, rate=100 is 100 KB/s) or text with units "
+                          "(latency=100ms)");
   a.toxic_update = a.toxics->add_subcommand("update", "change a toxic's attributes or toxicity");
   a.toxic_update->add_option("name", a.name, "proxy")->required();
   a.toxic_update->add_option("toxic", a.toxic, "toxic")->required();

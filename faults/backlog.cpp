@@ -99,30 +99,38 @@ class BacklogFactory final : public FaultFactory {
 }  // namespace
 
 void register_backlog_fault(FaultRegistry& registry) {
-  registry.add({"backlog",
-                {"backlog_exhaustion"},
-                [](AttributeReader& attrs) -> std::shared_ptr<const FaultFactory> {
-                  BacklogSettings s;
-                  auto mode = attrs.choice("mode", {"stall", "reset", "refuse"});
-                  if (mode == "reset") s.mode = BacklogMode::reset;
-                  if (mode == "refuse") s.mode = BacklogMode::refuse;
-                  if (auto b = attrs.number("backlog", 0, 65535)) {
-                    if (*b != static_cast<int>(*b))
-                      attrs.fail("backlog", "a whole number 0..65535");
-                    s.backlog = static_cast<int>(*b);
-                  }
-                  if (auto m = attrs.number("max_connections", 0, 1e9)) {
-                    if (*m != static_cast<double>(static_cast<std::uint64_t>(*m))) {
-                      attrs.fail("max_connections", "a whole number of connections");
-                    }
-                    s.max_connections = static_cast<std::uint64_t>(*m);
-                  }
-                  // The window is the fault's own: the listener has no per-connection clock.
-                  s.after = attrs.spec().after;
-                  s.duration = attrs.spec().duration;
-                  return std::make_shared<BacklogFactory>(s);
-                },
-                FaultScope::listener});
+  registry.add(
+      {"backlog",
+       {"backlog_exhaustion"},
+       FaultScope::listener,
+       {AttributeSpec::choice("mode", {"stall", "reset", "refuse"},
+                              "stall, reset or refuse new clients"),
+        AttributeSpec::count("backlog", "the kernel accept queue length while stalled, 0..65535")
+            .defaults_to("1"),
+        AttributeSpec::count("max_connections",
+                             "the fault starts once this many clients are connected "
+                             "(0: at once)")
+            .defaults_to("0")},
+       [](AttributeReader& attrs) -> std::shared_ptr<const FaultFactory> {
+         BacklogSettings s;
+         auto mode = attrs.choice("mode");
+         if (mode == "reset") s.mode = BacklogMode::reset;
+         if (mode == "refuse") s.mode = BacklogMode::refuse;
+         if (auto b = attrs.number("backlog", 0, 65535)) {
+           if (*b != static_cast<int>(*b)) attrs.fail("backlog", "a whole number 0..65535");
+           s.backlog = static_cast<int>(*b);
+         }
+         if (auto m = attrs.number("max_connections", 0, 1e9)) {
+           if (*m != static_cast<double>(static_cast<std::uint64_t>(*m))) {
+             attrs.fail("max_connections", "a whole number of connections");
+           }
+           s.max_connections = static_cast<std::uint64_t>(*m);
+         }
+         // The window is the fault's own: the listener has no per-connection clock.
+         s.after = attrs.spec().after;
+         s.duration = attrs.spec().duration;
+         return std::make_shared<BacklogFactory>(s);
+       }});
 }
 
 }  // namespace faultline::faults

@@ -74,17 +74,19 @@ class BandwidthFault final : public Fault {
 }  // namespace
 
 void register_bandwidth_fault(FaultRegistry& registry) {
-  registry.add({"bandwidth",
-                {},
-                [](AttributeReader& attrs) {
-                  auto rate = attrs.rate("rate");
-                  if (!rate) attrs.fail("rate", "a rate, e.g. 500KiB/s, 1MB/s (missing)");
-                  // Slower would be a stall in all but name (and overflow the schedule's
-                  // nanoseconds).
-                  if (*rate < 1.0) attrs.fail("rate", "a rate of at least 1B/s");
-                  return make_factory<BandwidthFault>(*rate);
-                },
-                FaultScope::stream});
+  registry.add(
+      {"bandwidth",
+       {},
+       FaultScope::stream,
+       {AttributeSpec::rate("rate", ApiUnit::kbps, "bytes per second, at least 1B/s").mandatory()},
+       [](AttributeReader& attrs) {
+         auto rate = attrs.rate("rate");
+         if (!rate) attrs.fail("rate", "a rate, e.g. 500KiB/s, 1MB/s (missing)");
+         // Slower would be a stall in all but name (and overflow the schedule's
+         // nanoseconds).
+         if (*rate < 1.0) attrs.fail("rate", "a rate of at least 1B/s");
+         return make_factory<BandwidthFault>(*rate);
+       }});
 }
 
 }  // namespace faultline::faults

@@ -126,21 +126,26 @@ class CoalesceFault final : public Fault {
 }  // namespace
 
 void register_coalesce_fault(FaultRegistry& registry) {
-  registry.add({"coalesce",
-                {},
-                [](AttributeReader& attrs) {
-                  CoalesceSettings s;
-                  if (auto m = attrs.size("max_bytes")) {
-                    if (*m == 0) attrs.fail("max_bytes", "a size above 0, e.g. 1500, 64KiB");
-                    s.max_bytes = *m;
-                  }
-                  auto window = attrs.duration("window");
-                  if (!window) attrs.fail("window", "a duration above 0, e.g. 50ms (missing)");
-                  if (window->count() <= 0) attrs.fail("window", "a duration above 0, e.g. 50ms");
-                  s.window = std::chrono::duration_cast<Clock::duration>(*window);
-                  return make_factory<CoalesceFault>(s);
-                },
-                FaultScope::stream});
+  registry.add(
+      {"coalesce",
+       {},
+       FaultScope::stream,
+       {AttributeSpec::duration("window", ApiUnit::ms, "the longest a byte is held; above 0")
+            .mandatory(),
+        AttributeSpec::size("max_bytes", "hand on as soon as this much is held; above 0")
+            .defaults_to("64KiB")},
+       [](AttributeReader& attrs) {
+         CoalesceSettings s;
+         if (auto m = attrs.size("max_bytes")) {
+           if (*m == 0) attrs.fail("max_bytes", "a size above 0, e.g. 1500, 64KiB");
+           s.max_bytes = *m;
+         }
+         auto window = attrs.duration("window");
+         if (!window) attrs.fail("window", "a duration above 0, e.g. 50ms (missing)");
+         if (window->count() <= 0) attrs.fail("window", "a duration above 0, e.g. 50ms");
+         s.window = std::chrono::duration_cast<Clock::duration>(*window);
+         return make_factory<CoalesceFault>(s);
+       }});
 }
 
 }  // namespace faultline::faults

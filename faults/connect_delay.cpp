@@ -25,15 +25,18 @@ class ConnectDelayFault final : public Fault {
 }  // namespace
 
 void register_connect_delay_fault(FaultRegistry& registry) {
-  registry.add({"connect_delay",
-                {"slow_open"},
-                [](AttributeReader& attrs) {
-                  auto delay = attrs.duration("delay");
-                  if (!delay) attrs.fail("delay", "a duration, e.g. 500ms (missing)");
-                  return make_factory<ConnectDelayFault>(
-                      std::chrono::duration_cast<Clock::duration>(*delay));
-                },
-                FaultScope::connection});
+  registry.add(
+      {"connect_delay",
+       {"slow_open"},
+       FaultScope::connection,
+       {AttributeSpec::duration("delay", ApiUnit::ms, "how long the upstream dial is held back")
+            .mandatory()},
+       [](AttributeReader& attrs) {
+         auto delay = attrs.duration("delay");
+         if (!delay) attrs.fail("delay", "a duration, e.g. 500ms (missing)");
+         return make_factory<ConnectDelayFault>(
+             std::chrono::duration_cast<Clock::duration>(*delay));
+       }});
 }
 
 }  // namespace faultline::faults

@@ -45,11 +45,13 @@ class DropFault final : public Fault {
 void register_drop_fault(FaultRegistry& registry) {
   registry.add({"drop",
                 {"blackhole"},
+                FaultScope::stream,
+                {AttributeSpec::size("after_bytes", "how many bytes pass before the silence")
+                     .defaults_to("0")},
                 [](AttributeReader& attrs) {
                   const std::uint64_t after_bytes = attrs.size("after_bytes").value_or(0);
                   return make_factory<DropFault>(after_bytes);
-                },
-                FaultScope::stream});
+                }});
 }
 
 }  // namespace faultline::faults

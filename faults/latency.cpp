@@ -87,6 +87,20 @@ class LatencyFault final : public Fault {
 void register_latency_fault(FaultRegistry& registry) {
   registry.add({"latency",
                 {"delay"},
+                FaultScope::stream,
+                {AttributeSpec::duration("latency", ApiUnit::ms,
+                                         "the delay added to every chunk and to the EOF")
+                     .defaults_to("0s")
+                     .shown_by_toxiproxy(),
+                 AttributeSpec::duration("jitter", ApiUnit::ms,
+                                         "uniform: each chunk's delay is off by up to ± jitter; "
+                                         "normal: the standard deviation")
+                     .defaults_to("0s")
+                     .shown_by_toxiproxy(),
+                 AttributeSpec::choice("distribution", {"uniform", "normal"},
+                                       "how jitter is drawn; normal is clamped at ±3σ"),
+                 AttributeSpec::size("queue", "the most bytes held while they wait, 1 B..1GiB")
+                     .defaults_to("128MiB")},
                 [](AttributeReader& attrs) {
                   LatencySettings s;
                   if (auto d = attrs.duration("latency")) {
@@ -95,7 +109,7 @@ void register_latency_fault(FaultRegistry& registry) {
                   if (auto d = attrs.duration("jitter")) {
                     s.jitter = std::chrono::duration_cast<Clock::duration>(*d);
                   }
-                  if (auto d = attrs.choice("distribution", {"uniform", "normal"})) {
+                  if (auto d = attrs.choice("distribution")) {
                     s.normal = *d == "normal";
                   }
                   if (auto q = attrs.size("queue")) {
@@ -105,8 +119,7 @@ void register_latency_fault(FaultRegistry& registry) {
                     s.queue = static_cast<std::size_t>(*q);
                   }
                   return make_factory<LatencyFault>(s);
-                },
-                FaultScope::stream});
+                }});
 }
 
 }  // namespace faultline::faults

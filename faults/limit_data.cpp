@@ -36,13 +36,15 @@ class LimitDataFault final : public Fault {
 void register_limit_data_fault(FaultRegistry& registry) {
   registry.add({"limit_data",
                 {},
+                FaultScope::stream,
+                {AttributeSpec::size("bytes", "how many bytes pass; 0 closes on the first chunk")
+                     .mandatory()},
                 [](AttributeReader& attrs) {
                   auto bytes = attrs.size("bytes");
                   if (!bytes)
                     attrs.fail("bytes", "a size in bytes, e.g. 512, 64KiB, 1MB (missing)");
                   return make_factory<LimitDataFault>(*bytes);
-                },
-                FaultScope::stream});
+                }});
 }
 
 }  // namespace faultline::faults

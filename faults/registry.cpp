@@ -7,7 +7,15 @@
 
 namespace faultline::faults {
 
+const AttributeSpec* FaultType::attribute(std::string_view attribute_name) const {
+  for (const auto& a : attributes) {
+    if (a.name == attribute_name) return &a;
+  }
+  return nullptr;
+}
+
 void FaultRegistry::add(FaultType type) {
+  check_declarations(type.name, type.attributes);
   std::size_t slot = types_.size();
   auto claim = [&](const std::string& key) {
     if (!index_.emplace(key, slot).second) {
@@ -33,6 +41,17 @@ std::vector<std::string> FaultRegistry::type_names() const {
   return names;
 }
 
+const AttributeSpec* FaultRegistry::attribute(std::string_view type_or_alias,
+                                              std::string_view attribute) const {
+  if (const FaultType* type = find(type_or_alias)) {
+    if (const AttributeSpec* a = type->attribute(attribute)) return a;
+  }
+  for (const auto& c : condition_attributes()) {
+    if (c.name == attribute) return &c;
+  }
+  return nullptr;
+}
+
 CompiledFault FaultRegistry::compile(const config::FaultSpec& spec) const {
   const FaultType* type = find(spec.type);
   if (!type) {
@@ -48,7 +67,7 @@ CompiledFault FaultRegistry::compile(const config::FaultSpec& spec) const {
   }
   CompiledFault compiled{spec, nullptr, type->scope};
   compiled.spec.type = type->name;
-  AttributeReader reader(compiled.spec);
+  AttributeReader reader(compiled.spec, type->attributes);
   compiled.factory = type->parse(reader);
   reader.finish();
   return compiled;

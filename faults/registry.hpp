@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "faults/attribute.hpp"
 #include "faults/attribute_reader.hpp"
 #include "faults/fault.hpp"
 #include "faults/listener_fault.hpp"
@@ -51,11 +52,16 @@ std::shared_ptr<const FaultFactory> make_factory(Settings settings) {
 
 using FaultParser = std::function<std::shared_ptr<const FaultFactory>(AttributeReader&)>;
 
+// One fault type, declared in its own file under faults/ and registered in builtin.cpp: all
+// that the loader, the API, `faultline ctl` and the docs know of it.
 struct FaultType {
   std::string name;                  // canonical (Toxiproxy's where it has the fault)
   std::vector<std::string> aliases;  // the product card's words
-  FaultParser parse;
   FaultScope scope = FaultScope::stream;
+  std::vector<AttributeSpec> attributes;  // the one declaration of its attributes and units
+  FaultParser parse;                      // reads them (through an AttributeReader)
+
+  const AttributeSpec* attribute(std::string_view attribute_name) const;
 };
 
 // A fault spec checked against its type: ready to instantiate per connection.
@@ -67,9 +73,16 @@ struct CompiledFault {
 
 class FaultRegistry {
  public:
-  void add(FaultType type);  // a name or alias registered twice is a programming error
+  // A name or alias registered twice, or a bad attribute declaration, is a programming error
+  // (std::logic_error).
+  void add(FaultType type);
   const FaultType* find(std::string_view type_or_alias) const;
-  std::vector<std::string> type_names() const;  // canonical names, sorted
+  std::vector<std::string> type_names() const;                    // canonical names, sorted
+  const std::vector<FaultType>& types() const { return types_; }  // in registration order
+
+  // The declaration of `attribute` for a type (or alias), or of a common condition with a unit
+  // (after, duration) for any type; null when neither declares it.
+  const AttributeSpec* attribute(std::string_view type_or_alias, std::string_view attribute) const;
 
   // Throws config::ConfigError naming the spec's place on an unknown type or a bad attribute.
   CompiledFault compile(const config::FaultSpec& spec) const;

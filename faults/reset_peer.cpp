@@ -133,19 +133,26 @@ class ResetPeerFault final : public Fault {
 void register_reset_peer_fault(FaultRegistry& registry) {
   registry.add({"reset_peer",
                 {"reset", "rst"},
+                FaultScope::stream,
+                {AttributeSpec::duration("timeout", ApiUnit::ms,
+                                         "the wait between the trigger and the reset")
+                     .defaults_to("0s")
+                     .shown_by_toxiproxy(),
+                 AttributeSpec::size("after_bytes",
+                                     "fire after this many bytes instead of on the first chunk"),
+                 AttributeSpec::choice("target", {"client", "upstream", "both"},
+                                       "which socket gets the RST")},
                 [](AttributeReader& attrs) {
                   ResetPeerSettings s;
                   s.timeout = std::chrono::duration_cast<Clock::duration>(
                       attrs.duration("timeout").value_or(config::Duration{0}));
                   s.after_bytes = attrs.size("after_bytes");
-                  const std::string target =
-                      attrs.choice("target", {"client", "upstream", "both"}).value_or("client");
+                  const std::string target = attrs.choice("target").value_or("client");
                   s.target = target == "upstream" ? Peer::upstream
                              : target == "both"   ? Peer::both
                                                   : Peer::client;
                   return make_factory<ResetPeerFault>(s);
-                },
-                FaultScope::stream});
+                }});
 }
 
 }  // namespace faultline::faults

@@ -72,27 +72,36 @@ class SlicerFault final : public Fault {
 }  // namespace
 
 void register_slicer_fault(FaultRegistry& registry) {
-  registry.add({"slicer",
-                {"split"},
-                [](AttributeReader& attrs) {
-                  SlicerSettings s;
-                  auto average = attrs.size("average_size");
-                  if (!average) attrs.fail("average_size", "a size above 0, e.g. 1, 64 (missing)");
-                  if (*average == 0) attrs.fail("average_size", "a size above 0, e.g. 1, 64");
-                  s.average_size = *average;
-                  if (auto v = attrs.size("size_variation")) {
-                    if (*v >= s.average_size) {
-                      attrs.fail("size_variation",
-                                 fmt::format("a size below average_size ({})", s.average_size));
-                    }
-                    s.size_variation = *v;
-                  }
-                  if (auto d = attrs.duration("delay")) {
-                    s.delay = std::chrono::duration_cast<Clock::duration>(*d);
-                  }
-                  return make_factory<SlicerFault>(s);
-                },
-                FaultScope::stream});
+  registry.add(
+      {"slicer",
+       {"split"},
+       FaultScope::stream,
+       {AttributeSpec::size("average_size", "the average piece size; above 0").mandatory(),
+        AttributeSpec::size("size_variation", "pieces are average_size ± this; below average_size")
+            .defaults_to("0")
+            .shown_by_toxiproxy(),
+        // Toxiproxy's API gives this one in microseconds.
+        AttributeSpec::duration("delay", ApiUnit::us, "the least time between two pieces")
+            .defaults_to("0s")
+            .shown_by_toxiproxy()},
+       [](AttributeReader& attrs) {
+         SlicerSettings s;
+         auto average = attrs.size("average_size");
+         if (!average) attrs.fail("average_size", "a size above 0, e.g. 1, 64 (missing)");
+         if (*average == 0) attrs.fail("average_size", "a size above 0, e.g. 1, 64");
+         s.average_size = *average;
+         if (auto v = attrs.size("size_variation")) {
+           if (*v >= s.average_size) {
+             attrs.fail("size_variation",
+                        fmt::format("a size below average_size ({})", s.average_size));
+           }
+           s.size_variation = *v;
+         }
+         if (auto d = attrs.duration("delay")) {
+           s.delay = std::chrono::duration_cast<Clock::duration>(*d);
+         }
+         return make_factory<SlicerFault>(s);
+       }});
 }
 
 }  // namespace faultline::faults

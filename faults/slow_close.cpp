@@ -27,15 +27,16 @@ class SlowCloseFault final : public Fault {
 }  // namespace
 
 void register_slow_close_fault(FaultRegistry& registry) {
-  registry.add({"slow_close",
-                {},
-                [](AttributeReader& attrs) {
-                  auto delay = attrs.duration("delay");
-                  if (!delay) attrs.fail("delay", "a duration, e.g. 500ms (missing)");
-                  return make_factory<SlowCloseFault>(
-                      std::chrono::duration_cast<Clock::duration>(*delay));
-                },
-                FaultScope::stream});
+  registry.add(
+      {"slow_close",
+       {},
+       FaultScope::stream,
+       {AttributeSpec::duration("delay", ApiUnit::ms, "how long the FIN is held back").mandatory()},
+       [](AttributeReader& attrs) {
+         auto delay = attrs.duration("delay");
+         if (!delay) attrs.fail("delay", "a duration, e.g. 500ms (missing)");
+         return make_factory<SlowCloseFault>(std::chrono::duration_cast<Clock::duration>(*delay));
+       }});
 }
 
 }  // namespace faultline::faults

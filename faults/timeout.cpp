@@ -55,12 +55,17 @@ class TimeoutFault final : public Fault {
 void register_timeout_fault(FaultRegistry& registry) {
   registry.add({"timeout",
                 {},
+                FaultScope::stream,
+                {AttributeSpec::duration("timeout", ApiUnit::ms,
+                                         "close this long after the last chunk (or the fault's "
+                                         "start); 0: never")
+                     .defaults_to("0s")
+                     .shown_by_toxiproxy()},
                 [](AttributeReader& attrs) {
                   const auto timeout = attrs.duration("timeout").value_or(config::Duration{0});
                   return make_factory<TimeoutFault>(
                       std::chrono::duration_cast<Clock::duration>(timeout));
-                },
-                FaultScope::stream});
+                }});
 }
 
 }  // namespace faultline::faults
