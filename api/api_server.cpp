@@ -1,7 +1,5 @@
 #include "api/api_server.hpp"
 
-#include <sys/socket.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -19,6 +17,7 @@
 #include <asio/post.hpp>
 
 #include "proxy/logging.hpp"
+#include "proxy/platform/platform.hpp"
 #include "api/metrics.hpp"
 #include "api/toxic_json.hpp"
 
@@ -561,12 +560,9 @@ void ApiServer::start() {
   im.http.set_read_timeout(5, 0);
   im.http.set_write_timeout(5, 0);
   im.http.set_tcp_nodelay(true);
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second process
-  // share the port silently instead of failing.
-  im.http.set_socket_options([](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
+  // SO_REUSEADDR only (Windows: SO_EXCLUSIVEADDRUSE): httplib's default adds SO_REUSEPORT,
+  // which would let a second process share the port silently instead of failing.
+  im.http.set_socket_options([](socket_t sock) { proxy::platform::set_listen_options(sock); });
   im.install_guards();
   im.install_routes();
 

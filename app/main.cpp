@@ -31,6 +31,7 @@
 #include "app/ctl.hpp"
 #include "app/toxiproxy_cli.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/platform/platform.hpp"
 #include "control/server.hpp"
 #include "proxy/splice_relay.hpp"
 
@@ -172,7 +173,10 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   asio::io_context control(1);
   // Signals are caught from here on and queued until the loop below runs: a SIGTERM sent as
   // soon as the start lines appear still stops the server cleanly (exit 0).
-  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  // Windows has no SIGHUP: there POST /reload re-reads the file.
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  const std::optional<int> reload_signal = proxy::platform::reload_signal();
+  if (reload_signal) signals.add(*reload_signal);
   unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   proxy::WorkerOptions workers;
   if (opt.profile == "low-latency") {
@@ -253,12 +257,12 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec,
                                                                     int signo) {
     if (ec) return;
-    if (signo == SIGHUP && opt.config_path.empty()) {
+    if (signo == reload_signal && opt.config_path.empty()) {
       proxy::log_config().info("SIGHUP received: no config file to reload");
       signals.async_wait(on_signal);
       return;
     }
-    if (signo == SIGHUP) {
+    if (signo == reload_signal) {
       proxy::log_config().info("SIGHUP received: reloading {}", opt.config_path);
       try {
         control::reload_config(server, opt.config_path);
@@ -326,7 +330,7 @@ int toxiproxy_main(const std::string& program, const std::vector<std::string>& a
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);  // a peer that vanished must never kill the proxy
+  proxy::platform::ignore_broken_pipe();  // a peer that vanished must never kill the proxy
 
   faults::FaultRegistry registry;
   faults::register_builtin_faults(registry);

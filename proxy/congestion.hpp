@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 
 namespace faultline::proxy {
 
@@ -38,10 +39,12 @@ class CongestionPolicy {
   std::string name_;
 };
 
-// Sets `algorithm` on a TCP socket: before connect or listen, or on an open connection.
-bool set_congestion(int fd, std::string_view algorithm, std::string& error);
+// Sets `algorithm` on a TCP socket: before connect or listen, or on an open connection. Both
+// are per platform (proxy/platform/): Windows has no choice of algorithm and always fails.
+bool set_congestion(asio::ip::tcp::socket::native_handle_type fd, std::string_view algorithm,
+                    std::string& error);
 // The socket's algorithm, or empty when it cannot be read (not Linux, not TCP).
-std::string congestion_of(int fd);
+std::string congestion_of(asio::ip::tcp::socket::native_handle_type fd);
 // A loopback address, IPv4-mapped IPv6 included (asio's is_loopback() misses ::ffff:127.x).
 bool is_loopback(const asio::ip::address& address);
 

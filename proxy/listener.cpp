@@ -1,9 +1,6 @@
 #include "proxy/listener.hpp"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <atomic>
 #include <system_error>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -14,6 +11,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "proxy/logging.hpp"
+#include "proxy/platform/platform.hpp"
 #include "proxy/session.hpp"
 #include "proxy/worker_pool.hpp"
 
@@ -24,6 +22,23 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Clients taken per wake-up before the control thread serves anything else (the API).
 constexpr int kAcceptBatch = 64;
+
+// A client from the container's bridge gateway came from the host: through a published port
+// (docker-proxy, Docker Desktop), whose user-space relay ends the client's connection with a
+// FIN when this proxy sends an RST, or straight to the container's address, which keeps it.
+// Said once per process, with the routes that keep a reset a reset (docs/docker.md).
+void note_gateway_client(const std::string& proxy, const tcp::endpoint& peer) {
+  static const std::optional<asio::ip::address> gateway = platform::container_gateway();
+  static std::atomic<bool> said{false};
+  if (!gateway || peer.address() != *gateway || said.exchange(true)) return;
+  log_proxy().warn(
+      "proxy {}: client {}:{} comes from the container's gateway, as every client through a "
+      "published port (-p) does. Docker's port forwarding turns this proxy's resets into a clean "
+      "close (FIN): to see an RST, connect to the container's own address, from the same "
+      "network (compose), or run with --network host (docs/docker.md)",
+      proxy, peer.address().to_string(), peer.port());
+}
+
 }  // namespace
 
 class Listener::FaultControl final : public faults::ListenerControl {
@@ -68,7 +83,7 @@ Listener::~Listener() = default;
 
 void Listener::bind_and_listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  platform::set_listen_options(acceptor_.native_handle());
   acceptor_.bind(endpoint);
   // Set before listen so every accepted socket starts on it: no other algorithm ever runs on
   // it (BBR, once initialised, leaves the socket paced whatever comes after). Under auto a
@@ -94,7 +109,7 @@ void Listener::bind_and_listen(const tcp::endpoint& endpoint) {
     }
   }
   acceptor_.listen(asio::socket_base::max_listen_connections);
-  acceptor_.non_blocking(true);  // accept_loop takes clients with accept4 until EAGAIN
+  clients_.prepare();
 }
 
 void Listener::open(const config::Endpoint& listen) {
@@ -167,15 +182,11 @@ asio::awaitable<void> Listener::accept_loop() {
       co_await wake_.async_wait(use_tuple);  // until resume() or close()
       continue;
     }
-    // Wait until clients are queued, then take them with accept4(2) and hand each to a
-    // worker as a bare descriptor: the socket is registered with the worker's io_context
-    // only (no operation of one io_context ever owns a socket of another, so shutdown can
-    // tear them down in any order), and no getpeername is needed for its log line.
-    auto [wec] = co_await acceptor_.async_wait(tcp::acceptor::wait_read, use_tuple);
+    // Wait until clients are queued, then take them (platform::ClientAcceptor), each onto
+    // the worker that will run its session.
+    const asio::error_code wec = co_await clients_.wait();
     if (!open_) co_return;
-    if (wec == asio::error::operation_aborted || wec == asio::error::bad_descriptor) {
-      continue;  // a listener fault changed the mode under the wait
-    }
+    if (wec == asio::error::operation_aborted) continue;  // a listener fault changed the mode
     if (wec) {
       log_proxy().error("proxy {}: waiting for clients failed: {}", proxy_->name(), wec.message());
       asio::steady_timer pause(context_, std::chrono::milliseconds(100));
@@ -184,52 +195,45 @@ asio::awaitable<void> Listener::accept_loop() {
     }
     for (int taken = 0; taken < kAcceptBatch && open_; ++taken) {
       if (mode_ != Mode::accepting && mode_ != Mode::resetting) break;
-      tcp::endpoint peer;
-      socklen_t size = static_cast<socklen_t>(peer.capacity());
-      const int fd =
-          ::accept4(acceptor_.native_handle(), peer.data(), &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        if (errno == EINTR || errno == ECONNABORTED) continue;
+      Worker& worker = workers_.next();
+      auto [aec, client, peer] = co_await clients_.take(worker.context());
+      if (aec == asio::error::would_block || aec == asio::error::operation_aborted) break;
+      if (aec == asio::error::interrupted || aec == asio::error::connection_aborted ||
+          aec == asio::error::connection_reset || aec == asio::error::not_connected) {
+        continue;  // gone before it was taken
+      }
+      if (aec) {
         // EMFILE and friends: say so at most once a second and back off instead of spinning.
         auto now = std::chrono::steady_clock::now();
         if (now - last_accept_error_log_ >= std::chrono::seconds(1)) {
           last_accept_error_log_ = now;
           log_proxy().error("proxy {}: accept failed: {}; backing off", proxy_->name(),
-                            std::generic_category().message(errno));
+                            aec.message());
         }
         asio::steady_timer pause(context_, std::chrono::milliseconds(100));
         co_await pause.async_wait(use_tuple);
         break;
       }
-      peer.resize(size);
+      note_gateway_client(proxy_->name(), peer);
       std::string ignored;  // best effort: the connection works either way
       if (congestion_inherited_) {
         if (!restore_congestion_.empty() && !is_loopback(peer.address())) {
-          set_congestion(fd, restore_congestion_, ignored);
+          set_congestion(client.native_handle(), restore_congestion_, ignored);
         }
       } else if (const std::string_view algorithm =
                      workers_.options().congestion.for_peer(peer.address());
                  !algorithm.empty()) {
-        set_congestion(fd, algorithm, ignored);  // after the handshake: helps less
+        set_congestion(client.native_handle(), algorithm, ignored);  // after the handshake
       }
       if (mode_ == Mode::resetting) {
-        const linger reset{1, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-        ::close(fd);
+        asio::error_code ec;
+        client.set_option(asio::socket_base::linger(true, 0), ec);  // close sends an RST
+        client.close(ec);
         proxy_->stats.closed[static_cast<std::size_t>(CloseCause::fault)].fetch_add(1);
         continue;
       }
-      Worker& worker = workers_.next();
-      asio::post(worker.context(), [fd, peer, proxy = proxy_,
+      asio::post(worker.context(), [client = std::move(client), peer, proxy = proxy_,
                                     index = proxy_->next_connection_index(), &worker]() mutable {
-        tcp::socket client(worker.context());
-        asio::error_code aec;
-        client.assign(peer.protocol(), fd, aec);
-        if (aec) {
-          ::close(fd);
-          return;
-        }
         Session::start(std::move(client), peer, std::move(proxy), index, worker);
       });
     }
@@ -263,8 +267,10 @@ void Listener::stall(int backlog) {
   mode_ = Mode::stalled;
   asio::error_code ec;
   acceptor_.cancel(ec);
-  // listen(2) again on a listening socket just changes the queue length.
-  ::listen(acceptor_.native_handle(), backlog);
+  // listen(2) again on a listening socket just changes the queue length (Linux; Winsock keeps
+  // the first one).
+  asio::error_code ignored;
+  acceptor_.listen(backlog, ignored);
 }
 
 void Listener::reset_on_accept() {
@@ -288,7 +294,8 @@ void Listener::resume() {
       return;
     }
   } else if (mode_ == Mode::stalled) {
-    ::listen(acceptor_.native_handle(), asio::socket_base::max_listen_connections);
+    asio::error_code ignored;
+    acceptor_.listen(asio::socket_base::max_listen_connections, ignored);
   }
   mode_ = Mode::accepting;
   wake_.cancel();

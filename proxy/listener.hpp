@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "faults/listener_fault.hpp"
+#include "proxy/platform/client_acceptor.hpp"
 #include "proxy/proxy_state.hpp"
 
 namespace faultline::proxy {
@@ -59,6 +60,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   WorkerPool& workers_;
   std::shared_ptr<ProxyState> proxy_;
   asio::ip::tcp::acceptor acceptor_;
+  platform::ClientAcceptor clients_{acceptor_};
   asio::ip::tcp::endpoint bound_;
   bool open_ = false;
   bool congestion_inherited_ = false;  // set on the listening socket: accepted ones have it

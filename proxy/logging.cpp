@@ -21,8 +21,7 @@ class JsonFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch());
     std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
+    const std::tm tm = fmt::gmtime(secs);  // gmtime_r or gmtime_s, whichever the platform has
     fmt::format_to(
         std::back_inserter(dest),
         R"({{"ts":"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z","level":"{}","logger":"{}","msg":"{}"}})"

@@ -31,7 +31,7 @@ struct SpliceResult {
 // non-blocking and belong to the current coroutine's executor.
 asio::awaitable<SpliceResult> splice_once(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to);
 
-// False where splice(2) does not exist (not Linux).
+// False where splice(2) does not exist (Windows: proxy/platform/windows/splice_relay.cpp).
 bool splice_available();
 
 }  // namespace faultline::proxy

@@ -3,16 +3,9 @@
 #include <chrono>
 #include <future>
 
-#ifndef _WIN32
-#include <csignal>
-#include <pthread.h>
-#endif
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
-
 #include <asio/post.hpp>
 
+#include "proxy/platform/platform.hpp"
 #include "proxy/session.hpp"
 
 namespace faultline::proxy {
@@ -48,22 +41,8 @@ void Worker::start() {
 }
 
 void Worker::run() {
-#ifndef _WIN32
-  // splice(2) to a socket whose peer vanished raises SIGPIPE (it has no MSG_NOSIGNAL). Blocked
-  // here it stays pending on this thread and the call fails with EPIPE, whatever the embedding
-  // process does with the signal.
-  sigset_t pipe;
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-#endif
-#ifdef __linux__
-  // Fault timers are asio's timerfd, an hrtimer that fires on time whatever the slack; the
-  // slack (50 us by default) applies to the thread's other timed sleeps (an epoll_wait with
-  // a timeout), which then must not be rounded up either. What remains of a timer's
-  // lateness is the wake-up itself: a sleeping vCPU takes 0.1-0.5 ms on a VM.
-  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-#endif
+  platform::block_broken_pipe_on_this_thread();  // splice(2) has no MSG_NOSIGNAL
+  platform::precise_timers_on_this_thread();
   if (options_.busy_poll.count() <= 0) {
     context_.run();
     return;

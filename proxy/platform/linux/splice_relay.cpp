@@ -1,3 +1,4 @@
+// splice(2) relay (proxy/splice_relay.hpp), Linux only.
 #include "proxy/splice_relay.hpp"
 
 #include <vector>
@@ -5,15 +6,12 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
-#ifdef __linux__
 #include <fcntl.h>
 #include <unistd.h>
 #include <cerrno>
-#endif
 
 namespace faultline::proxy {
 
-#ifdef __linux__
 namespace {
 
 asio::error_code last_error() {
@@ -131,17 +129,5 @@ asio::awaitable<SpliceResult> splice_once(asio::ip::tcp::socket& from, asio::ip:
   pool.give(pipe);
   co_return SpliceResult{Status::moved, static_cast<std::size_t>(in), {}};
 }
-
-#else
-
-bool splice_available() {
-  return false;
-}
-
-asio::awaitable<SpliceResult> splice_once(asio::ip::tcp::socket&, asio::ip::tcp::socket&) {
-  co_return SpliceResult{};
-}
-
-#endif
 
 }  // namespace faultline::proxy
