@@ -268,6 +268,8 @@ for s in $scenarios; do
   say "scenario $s passed in $(( $(date +%s) - t0 )) s"
 done
 
+"$root/tests/docker/routes.sh" "$image" || fail "a route into the container changed how a reset ends (tests/docker/routes.sh)"
+
 # --- the API port: published on the host's 127.0.0.1 only ----------------------------------
 SCENARIO=10054 timeout 60 "${compose[@]}" up -d --no-build faultline >"$work/api.log" 2>&1 ||
   { cat "$work/api.log" >&2; fail "docker-compose up -d faultline failed"; }
