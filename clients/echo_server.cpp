@@ -49,8 +49,11 @@ int run(int argc, char** argv) {
   if (close_opt->count() > 0) options.close_after = close_after;
   if (rst_opt->count() > 0) options.rst_after = rst_after;
 
-  // A write to a client that has gone must be an error value, not a dead server.
+    // A write to a client that has gone must be an error value, not a dead server (Windows has
+    // no SIGPIPE: a send there fails with an error already).
+#ifdef SIGPIPE
   std::signal(SIGPIPE, SIG_IGN);
+#endif
   asio::io_context io(1);
   std::optional<EchoServer> server;
   try {

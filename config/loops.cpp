@@ -1,8 +1,13 @@
 #include "config/loops.hpp"
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -64,9 +69,11 @@ std::vector<Ip> addresses_of(const std::string& host) {
   return {};
 }
 
-// This machine's interface addresses, read once per check.
+// This machine's interface addresses, read once per check. On Windows none are read: a
+// wildcard listen then matches loopback only (a loop through a LAN address is not caught).
 std::vector<Ip> local_addresses() {
   std::vector<Ip> out;
+#ifndef _WIN32
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return out;
   for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
@@ -78,6 +85,7 @@ std::vector<Ip> local_addresses() {
     }
   }
   ::freeifaddrs(list);
+#endif
   return out;
 }
 

@@ -1,10 +1,5 @@
 #include "proxy/resolver.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <thread>
@@ -17,49 +12,19 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxCached = 1024;  // names come from the config: a handful
 
-asio::error_code from_gai(int code) {
-  switch (code) {
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-      return asio::error::host_not_found;
-    case EAI_AGAIN:
-      return asio::error::host_not_found_try_again;
-    case EAI_MEMORY:
-      return asio::error::no_memory;
-    case EAI_SERVICE:
-      return asio::error::service_not_found;
-    case EAI_SYSTEM:
-      return asio::error_code(errno, asio::error::get_system_category());
-    default:
-      return asio::error::no_recovery;
-  }
-}
-
 }  // namespace
 
 ResolveResult Resolver::system_lookup(const std::string& host, std::uint16_t port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_protocol = IPPROTO_TCP;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* list = nullptr;
-  const std::string service = std::to_string(port);
+  // Asio's blocking resolve: getaddrinfo on this (the resolver's own) thread, its errors
+  // mapped to asio's, the same on every platform.
+  asio::io_context context(1);
+  tcp::resolver resolver(context);
   ResolveResult result;
-  if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list); rc != 0) {
-    result.error = from_gai(rc);
-    return result;
-  }
-  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-    tcp::endpoint ep;
-    std::memcpy(ep.data(), ai->ai_addr, ai->ai_addrlen);
-    ep.resize(ai->ai_addrlen);
-    result.endpoints.push_back(ep);
-  }
-  ::freeaddrinfo(list);
+  auto found =
+      resolver.resolve(host, std::to_string(port), tcp::resolver::numeric_service, result.error);
+  if (result.error) return result;
+  for (const auto& entry : found)
+    result.endpoints.push_back(entry.endpoint());
   if (result.endpoints.empty()) result.error = asio::error::host_not_found;
   return result;
 }
