@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -28,24 +30,39 @@ using control::ProxyView;
 using std::chrono::steady_clock;
 
 // Runs `fn` on the proxy's control thread (where every Server method runs) and returns its
-// result; an exception crosses back.
+// result. A refusal crosses back as its kind and message, rethrown here as a new ControlError:
+// an exception object itself must not cross, because its reference count lives in libstdc++,
+// which ThreadSanitizer does not see, and freeing it on the other thread reads as a race.
 template <typename F>
 auto on_control(RunningProxy& proxy, F fn) -> std::invoke_result_t<F> {
   using R = std::invoke_result_t<F>;
-  std::promise<R> result;
+  struct Refusal {
+    ControlErrorKind kind;
+    std::string message;
+  };
+  std::optional<Refusal> refused;
+  std::optional<std::string> failed;
+  std::promise<std::conditional_t<std::is_void_v<R>, bool, R>> result;
   asio::post(proxy.control(), [&] {
     try {
       if constexpr (std::is_void_v<R>) {
         fn();
-        result.set_value();
+        result.set_value(true);
       } else {
         result.set_value(fn());
       }
-    } catch (...) {
-      result.set_exception(std::current_exception());
+    } catch (const ControlError& e) {
+      refused = Refusal{e.kind(), std::string(e.what())};
+      result.set_value({});
+    } catch (const std::exception& e) {
+      failed = std::string(e.what());
+      result.set_value({});
     }
   });
-  return result.get_future().get();
+  [[maybe_unused]] auto value = result.get_future().get();
+  if (refused) throw ControlError(refused->kind, refused->message);
+  if (failed) throw std::runtime_error(*failed);
+  if constexpr (!std::is_void_v<R>) return value;
 }
 
 // The kind of the ControlError `fn` throws on the control thread (or "none").

@@ -1,6 +1,7 @@
 #include "tests/support/proxy_fixture.hpp"
 
 #include <future>
+#include <stdexcept>
 #include <sstream>
 
 #include <asio/executor_work_guard.hpp>
@@ -63,16 +64,18 @@ void RunningProxy::set_faults(const std::string& faults_yaml, const std::string&
       "    faults:\n" +
           indented,
       "live.yaml");
-  std::promise<void> done;
+  // A refusal crosses back as its message, not as the exception object (see control_test's
+  // on_control: ThreadSanitizer cannot see libstdc++'s exception reference count).
+  std::promise<std::string> done;
   asio::post(control_, [&] {
     try {
       server_->set_faults(proxy.empty() ? first_ : proxy, cfg.proxies[0].faults);
-      done.set_value();
-    } catch (...) {
-      done.set_exception(std::current_exception());
+      done.set_value({});
+    } catch (const std::exception& e) {
+      done.set_value(std::string(e.what()));
     }
   });
-  done.get_future().get();
+  if (std::string error = done.get_future().get(); !error.empty()) throw std::runtime_error(error);
 }
 
 std::string one_proxy_yaml(const std::string& extra_proxy_keys, const std::string& faults_yaml) {
