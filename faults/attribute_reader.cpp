@@ -85,8 +85,10 @@ std::optional<std::string> AttributeReader::choice(std::string_view name) {
 
 void AttributeReader::finish() const {
   for (const auto& [key, value] : spec_.attributes) {
+    // A named copy for the lambda: clang 14 cannot capture a structured binding.
+    const std::string_view name = key;
     auto declared = std::find_if(declared_.begin(), declared_.end(),
-                                 [&](const AttributeSpec& a) { return a.name == key; });
+                                 [name](const AttributeSpec& a) { return a.name == name; });
     if (declared != declared_.end()) continue;
     std::vector<std::string_view> known;
     for (const auto& a : declared_)
