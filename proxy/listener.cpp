@@ -232,7 +232,7 @@ asio::awaitable<void> Listener::accept_loop() {
         proxy_->stats.closed[static_cast<std::size_t>(CloseCause::fault)].fetch_add(1);
         continue;
       }
-      asio::post(worker.context(), [client = std::move(client), peer, proxy = proxy_,
+      asio::post(worker.context(), [client = std::move(client), peer = peer, proxy = proxy_,
                                     index = proxy_->next_connection_index(), &worker]() mutable {
         Session::start(std::move(client), peer, std::move(proxy), index, worker);
       });
