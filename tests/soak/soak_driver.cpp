@@ -15,7 +15,7 @@
 //   soak_driver expect --port P (--up | --down) [--seconds S]
 //       --up: one connection echoes within S seconds (retrying); --down: a connection ends
 //       (RST or EOF, not a hang) within S seconds.
-//   soak_driver free-port       prints a port nothing listens on (127.0.0.1)
+//   soak_driver free-port [--count N]  prints N distinct ports nothing listens on (127.0.0.1)
 //
 // Exit 0 when every check held, 1 otherwise; figures on stdout as key=value.
 #include <arpa/inet.h>
@@ -510,22 +510,32 @@ int free_port() {
   std::mt19937_64 rng(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) ^
                       static_cast<std::uint64_t>(::getpid()));
   const long low = num("--low", 20000), high = num("--high", 32000);
-  for (int attempt = 0; attempt < 200; ++attempt) {
+  const long count = num("--count", 1);
+  // Each port stays bound until all are chosen, so the ports of one call are distinct (two
+  // separate calls once drew the same port for the API and a proxy).
+  std::vector<int> held;
+  std::vector<std::uint16_t> ports;
+  for (int attempt = 0; attempt < 200 && static_cast<long>(ports.size()) < count; ++attempt) {
     auto port = static_cast<std::uint16_t>(low + static_cast<long>(rng() % (high - low)));
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 1;
+    if (fd < 0) break;
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(port);
-    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    if (ok) {
-      std::printf("%u\n", port);
-      return 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      held.push_back(fd);
+      ports.push_back(port);
+    } else {
+      ::close(fd);
     }
   }
-  return 1;
+  for (int fd : held)
+    ::close(fd);
+  if (static_cast<long>(ports.size()) < count) return 1;
+  for (auto port : ports)
+    std::printf("%u\n", port);
+  return 0;
 }
 
 }  // namespace
