@@ -13,8 +13,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Rounded up: poll() counts whole milliseconds, and a timeout rounded down would give up
+// before the deadline.
 int ms_left(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
 }
 
@@ -24,7 +26,8 @@ bool wait_ready(int fd, short events, Clock::time_point deadline) {
   int n;
   do {
     n = ::poll(&p, 1, ms_left(deadline));
-  } while (n < 0 && errno == EINTR);
+    // Interrupted, or woken a little early: wait again until the deadline is really past.
+  } while ((n < 0 && errno == EINTR) || (n == 0 && Clock::now() < deadline));
   return n > 0;
 }
 
