@@ -398,9 +398,13 @@ TEST(BadInput, ClientThatNeverReadsThroughALatencyToxicStaysBounded) {
               static_cast<double>(r.sent) / (1 << 20),
               static_cast<double>(r.peak_rss_growth_kib) / 1024);
   EXPECT_TRUE(r.blocked) << "sent " << r.sent << " bytes without the send ever blocking";
-  EXPECT_LT(r.peak_rss_growth_kib, kRssBoundKib)
-      << "RSS grew " << r.peak_rss_growth_kib / 1024
-      << " MiB for one client that never reads (latency queue: 16 MiB)";
+  // The 16 MiB the queue held and freed stay in ASan's quarantine: RSS is bounded in plain
+  // builds; the backpressure above holds everywhere.
+  if (!kSanitized) {
+    EXPECT_LT(r.peak_rss_growth_kib, kRssBoundKib)
+        << "RSS grew " << r.peak_rss_growth_kib / 1024
+        << " MiB for one client that never reads (latency queue: 16 MiB)";
+  }
 }
 
 TEST(BadInput, ClientThatConnectsAndSendsNothingCostsNothingAndBlocksNoOne) {

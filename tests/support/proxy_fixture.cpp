@@ -1,6 +1,7 @@
 #include "tests/support/proxy_fixture.hpp"
 
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <sstream>
 
@@ -66,16 +67,16 @@ void RunningProxy::set_faults(const std::string& faults_yaml, const std::string&
       "live.yaml");
   // A refusal crosses back as its message, not as the exception object (see control_test's
   // on_control: ThreadSanitizer cannot see libstdc++'s exception reference count).
-  std::promise<std::string> done;
+  std::promise<std::optional<std::string>> done;
   asio::post(control_, [&] {
     try {
       server_->set_faults(proxy.empty() ? first_ : proxy, cfg.proxies[0].faults);
-      done.set_value({});
+      done.set_value(std::nullopt);
     } catch (const std::exception& e) {
       done.set_value(std::string(e.what()));
     }
   });
-  if (std::string error = done.get_future().get(); !error.empty()) throw std::runtime_error(error);
+  if (auto error = done.get_future().get()) throw std::runtime_error(*error);
 }
 
 std::string one_proxy_yaml(const std::string& extra_proxy_keys, const std::string& faults_yaml) {
