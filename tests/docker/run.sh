@@ -18,7 +18,16 @@
 # 2), DOCKER_UNIT_TESTS (ON: build and run the unit tests in the image's build stage; OFF:
 # only the binaries, as scripts/test's docker stage asks, the host having run them),
 # FAULTLINE_DOCKER_KEEP_CACHE (default 1).
+#
+#   tests/docker/run.sh --prepare   only the tools and the base tarball, no daemon, no build:
+#                                   scripts/test --all runs it while the main build compiles
 set -euo pipefail
+prepare=0
+case "${1:-}" in
+  "") ;;
+  --prepare) prepare=1 ;;
+  *) echo "tests/docker/run.sh: unknown argument '$1' (expected --prepare or nothing)" >&2; exit 2 ;;
+esac
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 scenarios=${SCENARIOS:-10054 partial-recv}
@@ -83,37 +92,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- the compose file, without a daemon ---------------------------------------------------
-say "docker-compose config -q (no daemon needed)"
-for s in $scenarios; do
-  [ -f "$root/tests/docker/scenarios/$s.yaml" ] || fail "no scenario file tests/docker/scenarios/$s.yaml"
-  SCENARIO=$s "${compose[@]}" config -q || fail "docker-compose.yml does not validate (SCENARIO=$s)"
-done
-
-# --- the daemon ---------------------------------------------------------------------------
-if timeout 10 docker info >/dev/null 2>&1; then
-  say "using the Docker daemon that is running"
-else
-  say "starting dockerd (log: $cache_dir/dockerd.log)"
-  mkdir -p "$cache_dir"
-  dockerd >"$cache_dir/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  deadline=$(( $(date +%s) + 60 ))
-  until timeout 5 docker info >/dev/null 2>&1; do
-    if ! kill -0 "$dockerd_pid" 2>/dev/null; then
-      wait "$dockerd_pid" 2>/dev/null || true
-      dockerd_pid=""
-      skip "dockerd cannot start here: $(tail -n 1 "$cache_dir/dockerd.log")"
-    fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      skip "dockerd did not answer within 60 s: $(tail -n 1 "$cache_dir/dockerd.log")"
-    fi
-    sleep 0.5
-  done
-  say "dockerd up (PID $dockerd_pid) after $(elapsed)"
-fi
-docker_up=1
-
 # --- the base image: debootstrap, no registry ---------------------------------------------
 # The Debian mirror this machine's apt uses (deb822 .sources or one-line .list entries).
 apt_mirror() {
@@ -137,9 +115,9 @@ apt_mirror() {
   ' "${files[@]}"
 }
 
-if docker image inspect debian:bookworm >/dev/null 2>&1; then
-  say "base image debian:bookworm is cached"
-else
+# The base tarball, once (kept in $base_tar, for tests/package/deb.sh too): debootstrap from
+# this machine's apt mirror, slimmed. Needs no daemon.
+make_base_tar() {
   if [ ! -s "$base_tar" ]; then
     mirror=$(apt_mirror)
     mirror=${mirror:-http://deb.debian.org/debian}
@@ -175,6 +153,49 @@ EOF2
     tar --numeric-owner -C "$rootfs" -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
     rm -rf "$rootfs"
   fi
+}
+
+if [ "$prepare" = 1 ]; then
+  make_base_tar
+  say "prepared: the tools and $base_tar, in $(elapsed)"
+  exit 0
+fi
+
+# --- the compose file, without a daemon ---------------------------------------------------
+say "docker-compose config -q (no daemon needed)"
+for s in $scenarios; do
+  [ -f "$root/tests/docker/scenarios/$s.yaml" ] || fail "no scenario file tests/docker/scenarios/$s.yaml"
+  SCENARIO=$s "${compose[@]}" config -q || fail "docker-compose.yml does not validate (SCENARIO=$s)"
+done
+
+# --- the daemon ---------------------------------------------------------------------------
+if timeout 10 docker info >/dev/null 2>&1; then
+  say "using the Docker daemon that is running"
+else
+  say "starting dockerd (log: $cache_dir/dockerd.log)"
+  mkdir -p "$cache_dir"
+  dockerd >"$cache_dir/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  deadline=$(( $(date +%s) + 60 ))
+  until timeout 5 docker info >/dev/null 2>&1; do
+    if ! kill -0 "$dockerd_pid" 2>/dev/null; then
+      wait "$dockerd_pid" 2>/dev/null || true
+      dockerd_pid=""
+      skip "dockerd cannot start here: $(tail -n 1 "$cache_dir/dockerd.log")"
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      skip "dockerd did not answer within 60 s: $(tail -n 1 "$cache_dir/dockerd.log")"
+    fi
+    sleep 0.5
+  done
+  say "dockerd up (PID $dockerd_pid) after $(elapsed)"
+fi
+docker_up=1
+
+if docker image inspect debian:bookworm >/dev/null 2>&1; then
+  say "base image debian:bookworm is cached"
+else
+  make_base_tar
   say "docker import $base_tar as debian:bookworm"
   docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
