@@ -5,7 +5,8 @@
 #              from there (CMAKE_PREFIX_PATH), as a user of the package does;
 #   source     add_subdirectory of this source tree (-DFAULTLINE_SOURCE_DIR), no install.
 # It also checks that the installed public headers include nothing internal. Its build trees
-# stay in $BUILD_DIR/package-consumer so a second run is incremental (seconds).
+# stay in $BUILD_DIR/package-consumer and beside it in $BUILD_DIR-embed-source, so a second run
+# is incremental (seconds).
 # Environment: BUILD_DIR (default build/, configured and built if needed), JOBS.
 # Exit 0: both passed; non-zero: failed.
 set -euo pipefail
@@ -59,12 +60,16 @@ cmake --build "$work/installed" -j "$jobs" >>"$work/installed.log" 2>&1 ||
   fail "examples/embed's tests against the installed package"
 
 say "examples/embed with add_subdirectory of the source tree"
-cmake -S "$root/examples/embed" -B "$work/source" "${generator[@]}" \
+# Beside $build, not inside it: at the same depth under the tree, Faultline's own sources
+# compile with the same relative paths as in $build and hit the compiler cache (CCACHE_BASEDIR,
+# set by scripts/test) instead of being compiled a second time.
+source_build=${build%/}-embed-source
+cmake -S "$root/examples/embed" -B "$source_build" "${generator[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAULTLINE_SOURCE_DIR="$root" >"$work/source.log" 2>&1 ||
   { cat "$work/source.log" >&2; fail "configuring examples/embed with FAULTLINE_SOURCE_DIR"; }
-cmake --build "$work/source" -j "$jobs" >>"$work/source.log" 2>&1 ||
+cmake --build "$source_build" -j "$jobs" >>"$work/source.log" 2>&1 ||
   { tail -n 40 "$work/source.log" >&2; fail "building examples/embed from the source tree"; }
-(cd "$work/source" && ctest --output-on-failure --timeout 60) ||
+(cd "$source_build" && ctest --output-on-failure --timeout 60) ||
   fail "examples/embed's tests built from the source tree"
 
 say "passed in $(( $(date +%s) - start )) s"
