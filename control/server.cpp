@@ -105,9 +105,8 @@ void Server::start_listener(const std::string& name, Proxy& p) {
   auto ep = p.listener->local_endpoint();
   auto faults = p.state->faults()->faults.size();
   const config::Endpoint bound{ep.address().to_string(), ep.port()};  // [v6]:port
-  log_proxy().info("proxy {} listening on {} -> upstream {} ({} fault{})", name,
-                   bound.to_string(), p.state->config().upstream.to_string(), faults,
-                   faults == 1 ? "" : "s");
+  log_proxy().info("proxy {} listening on {} -> upstream {} ({} fault{})", name, bound.to_string(),
+                   p.state->config().upstream.to_string(), faults, faults == 1 ? "" : "s");
 }
 
 void Server::start(const config::Config& config) {

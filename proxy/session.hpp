@@ -114,8 +114,8 @@ class Session : public std::enable_shared_from_this<Session>, private TaskSpawne
   int tasks_ = 0;
   asio::steady_timer data_done_;  // a timer as condition variable: cancelled when data ends
 
-  bool dialed_ = false;          // the upstream connect finished (either way)
-  bool dial_timed_out_ = false;  // ... because connect_timeout cancelled it
+  bool dialed_ = false;                       // the upstream connect finished (either way)
+  bool dial_timed_out_ = false;               // ... because connect_timeout cancelled it
   asio::cancellation_signal resolve_cancel_;  // ends a name lookup: connect_timeout or abort
   bool ended_ = false;
   std::optional<CloseCause> cause_;

@@ -96,7 +96,7 @@ class WorkerPool {
  private:
   WorkerOptions options_;
   std::unique_ptr<MemoryBudget> budget_;  // before the workers: they refer to it
-  Resolver resolver_;  // shut down before the workers' io_contexts go
+  Resolver resolver_;                     // shut down before the workers' io_contexts go
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<std::size_t> next_{0};
   bool stopped_ = false;

@@ -98,8 +98,7 @@ TEST(LineClient, RecoversOnceTheFaultIsGone) {
   ft::TestProxy proxy({.upstream = server.address()});
 
   proxy.add_fault(faultline::timeout({.timeout = 50ms}));  // data stops, then a FIN
-  EXPECT_EQ(example::ask(proxy.host(), proxy.port(), "one", 2s).outcome,
-            example::Outcome::closed);
+  EXPECT_EQ(example::ask(proxy.host(), proxy.port(), "one", 2s).outcome, example::Outcome::closed);
   proxy.remove_fault("timeout_downstream");
   EXPECT_EQ(example::ask(proxy.host(), proxy.port(), "two", 2s).line, "you said: two");
 }

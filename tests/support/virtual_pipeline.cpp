@@ -60,8 +60,7 @@ void VirtualPipeline::cancel_tasks() {
   context_.poll();
 }
 
-proxy::TaskId VirtualPipeline::spawn(std::function<asio::awaitable<void>()> make,
-                                     proxy::TaskKind) {
+proxy::TaskId VirtualPipeline::spawn(std::function<asio::awaitable<void>()> make, proxy::TaskKind) {
   asio::cancellation_signal& signal = signals_.emplace_back();
   asio::co_spawn(context_.get_executor(), make(),
                  asio::bind_cancellation_slot(signal.slot(), asio::detached));
