@@ -59,6 +59,7 @@ struct Options {
   std::string json_config;
   std::optional<std::uint64_t> seed;
   std::string log_warning;
+  std::string seed_hint = "put `seed: {}` in the config file";  // how to give a seed back
 };
 
 constexpr std::string_view kExitCodes =
@@ -192,7 +193,7 @@ int run(const Options& opt, const faults::FaultRegistry& registry) {
   }
   control::Server server(control, registry, threads, workers);
   try {
-    server.start(cfg);
+    server.start(cfg, opt.seed_hint);
   } catch (const control::StartError& e) {
     proxy::log_proxy().error("{}", e.what());
     return 1;
@@ -316,6 +317,7 @@ int toxiproxy_main(const std::string& program, const std::vector<std::string>& a
   opt.api_endpoint = config::Endpoint{t.host, t.port};
   opt.json_config = t.config_path;
   opt.seed = t.seed;
+  opt.seed_hint = "start with -seed {}";
   // Toxiproxy's LOG_LEVEL; an unknown value is reported and ignored, as Toxiproxy does.
   if (const char* level = std::getenv("LOG_LEVEL")) {
     if (auto mapped = app::log_level_from_toxiproxy(level)) {

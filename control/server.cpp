@@ -109,11 +109,11 @@ void Server::start_listener(const std::string& name, Proxy& p) {
                    p.state->config().upstream.to_string(), faults, faults == 1 ? "" : "s");
 }
 
-void Server::start(const config::Config& config) {
+void Server::start(const config::Config& config, std::string_view seed_hint) {
   seed_ = config.seed_given ? config.seed : std::random_device{}();
   if (!config.seed_given) {
-    log_proxy().info("no seed in the config; using seed {} (put `seed: {}` in the file to replay)",
-                     seed_, seed_);
+    log_proxy().info("no seed given; using seed {} (to replay: {})", seed_,
+                     fmt::format(fmt::runtime(seed_hint), seed_));
   }
   std::map<std::string, Proxy> opened;
   for (const auto& pc : config.proxies) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -108,8 +109,10 @@ class Server {
   ~Server();
 
   // Opens every enabled proxy's listener, or none: on the first failure the ones already
-  // opened are closed again and StartError names the proxy.
-  void start(const config::Config& config);
+  // opened are closed again and StartError names the proxy. Without a seed in `config` one is
+  // drawn and logged with `seed_hint`, how this command line gives it back ({} is the seed).
+  void start(const config::Config& config,
+             std::string_view seed_hint = "put `seed: {}` in the config file");
   // Stops accepting, ends every connection (FIN) and stops the workers within `grace`.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(500));
 
