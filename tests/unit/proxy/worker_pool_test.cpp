@@ -79,8 +79,9 @@ TEST(WorkerPool, DefaultsNeitherPollNorSpin) {
   WorkerOptions defaults;
   EXPECT_EQ(defaults.busy_poll.count(), 0);
   EXPECT_EQ(defaults.timer_spin.count(), 0);
-  // 100 fault-timer sleeps of 2 ms on a default worker: each is one timerfd wake-up (tens of
-  // microseconds). The old 500 us spin alone would take 50 ms of CPU here.
+  // 100 fault-timer sleeps of 2 ms on a default worker: each is one timerfd wake-up, 50-100 us
+  // of CPU on this VM and up to 200 us under AddressSanitizer (measured: 20.3 ms for the 100,
+  // thread start included). The old 500 us spin alone would take 50 ms here.
   WorkerPool pool(1, defaults);
   Worker& worker = *pool.workers()[0];
   double before = process_cpu_seconds();
@@ -100,7 +101,7 @@ TEST(WorkerPool, DefaultsNeitherPollNorSpin) {
   auto late = done.get();
   double used = process_cpu_seconds() - before;
   EXPECT_GE(late.count(), 0);
-  EXPECT_LT(used, 0.02) << used << " s of CPU for 100 sleeps of 2 ms";
+  EXPECT_LT(used, 0.035) << used << " s of CPU for 100 sleeps of 2 ms";
 }
 
 #ifdef __linux__
