@@ -59,7 +59,7 @@ struct Options {
   std::string json_config;
   std::optional<std::uint64_t> seed;
   std::string log_warning;
-  std::string seed_hint = "put `seed: {}` in the config file";  // how to give a seed back
+  std::string_view seed_hint = control::kConfigFileSeedHint;  // how to give a seed back
 };
 
 constexpr std::string_view kExitCodes =

@@ -87,6 +87,9 @@ struct PopulateEntry {
   bool faults_given = false;
 };
 
+// How faultline's own command line gives a drawn seed back ({} is the seed).
+inline constexpr std::string_view kConfigFileSeedHint = "put `seed: {}` in the config file";
+
 // Run-time changes are all-or-nothing: each is prepared whole (faults compiled, every new
 // listener bound) before anything live changes, then committed whole; a refused change throws
 // ControlError and leaves every proxy, listener, fault and connection as it was.
@@ -111,8 +114,7 @@ class Server {
   // Opens every enabled proxy's listener, or none: on the first failure the ones already
   // opened are closed again and StartError names the proxy. Without a seed in `config` one is
   // drawn and logged with `seed_hint`, how this command line gives it back ({} is the seed).
-  void start(const config::Config& config,
-             std::string_view seed_hint = "put `seed: {}` in the config file");
+  void start(const config::Config& config, std::string_view seed_hint = kConfigFileSeedHint);
   // Stops accepting, ends every connection (FIN) and stops the workers within `grace`.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(500));
 
