@@ -5,17 +5,18 @@
 #   docker run --rm -p 127.0.0.1:8474:8474 faultline        # an empty server, as Toxiproxy's image
 #   docker run --rm -v "$PWD/my.yaml:/etc/faultline/faultline.yaml:ro" faultline
 #
-# Stages: `build` (compiler, -dev packages, the build and `ctest -L unit`) and `runtime`
-# (bookworm-slim, the runtime libraries, a non-root user, the binaries).
+# Stages: `toolchain` (debian:bookworm with the compiler and -dev packages), `runtime-base`
+# (bookworm-slim with the runtime libraries and a non-root user), `build` (the build and
+# `ctest -L unit`, on toolchain) and `runtime` (the binaries, on runtime-base). The two base
+# stages hold the package installs and nothing of the sources, so their layers stay cached
+# while the code changes (tests/docker/run.sh --prepare builds them ahead).
 # Build arguments: JOBS (parallel compile jobs, default 2), UNIT_TESTS (ON: build and run the
 # unit tests in the build stage; OFF: only the binaries).
 
 # The dev.faultline.stage labels come first in each stage so that every layer carries them:
 # tests/docker/run.sh prunes its own stale cache layers by them, and nothing else.
-FROM debian:bookworm AS build
+FROM debian:bookworm AS toolchain
 LABEL dev.faultline.stage="build"
-ARG JOBS=2
-ARG UNIT_TESTS=ON
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -23,6 +24,24 @@ RUN apt-get update \
        libasio-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev \
        nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev \
     && apt-get clean && rm -rf /var/lib/apt/lists/*
+
+FROM debian:bookworm-slim AS runtime-base
+LABEL dev.faultline.stage="runtime" \
+      org.opencontainers.image.title="faultline" \
+      org.opencontainers.image.description="A fault-injecting TCP proxy for resilience testing"
+# The shared libraries the binaries link (Debian 12 names; libcpp-httplib0.11 brings libssl3,
+# libbrotli1, zlib1g); libstdc++6 is in the base. A missing one fails the build below.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+       libyaml-cpp0.7 libspdlog1.10 libfmt9 libcpp-httplib0.11 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --no-create-home \
+               --home-dir /nonexistent --shell /usr/sbin/nologin faultline
+
+FROM toolchain AS build
+ARG JOBS=2
+ARG UNIT_TESTS=ON
 # The context is an allowlist (.dockerignore): sources, tests, examples, docs.
 COPY . /src
 WORKDIR /build
@@ -47,19 +66,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
     && /out/bin/faultline --check /out/etc/demo.yaml \
     && install -m 0755 /src/app/docker-entrypoint.sh /out/bin/faultline-entrypoint
 
-FROM debian:bookworm-slim AS runtime
-LABEL dev.faultline.stage="runtime" \
-      org.opencontainers.image.title="faultline" \
-      org.opencontainers.image.description="A fault-injecting TCP proxy for resilience testing"
-# The shared libraries the binaries link (Debian 12 names; libcpp-httplib0.11 brings libssl3,
-# libbrotli1, zlib1g); libstdc++6 is in the base. A missing one fails the build below.
-# hadolint ignore=DL3008
-RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-       libyaml-cpp0.7 libspdlog1.10 libfmt9 libcpp-httplib0.11 \
-    && apt-get clean && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --no-create-home \
-               --home-dir /nonexistent --shell /usr/sbin/nologin faultline
+FROM runtime-base AS runtime
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build /out/etc/demo.yaml /usr/share/faultline/demo.yaml
 # Fails the build if a runtime library is missing. /toxiproxy and toxiproxy-server are

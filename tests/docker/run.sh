@@ -11,16 +11,18 @@
 # is needed: the base image debian:bookworm (tagged debian:bookworm-slim too) is made with
 # debootstrap from this machine's apt mirror and kept, with its tarball in
 # /var/cache/faultline/, for the next run. The layer cache is kept too (tags
-# faultline-cache:build and faultline-cache:runtime) so that a rerun with unchanged sources
-# takes seconds; FAULTLINE_DOCKER_KEEP_CACHE=0 removes those as well.
+# faultline-cache:build, :runtime, :toolchain and :runtime-base) so that a rerun with unchanged
+# sources takes seconds; FAULTLINE_DOCKER_KEEP_CACHE=0 removes those as well.
 #
 # Environment: SCENARIOS (default "10054 partial-recv"), DOCKER_JOBS (compile jobs, default
 # 2), DOCKER_UNIT_TESTS (ON: build and run the unit tests in the image's build stage; OFF:
 # only the binaries, as scripts/test's docker stage asks, the host having run them),
 # FAULTLINE_DOCKER_KEEP_CACHE (default 1).
 #
-#   tests/docker/run.sh --prepare   only the tools and the base tarball, no daemon, no build:
-#                                   scripts/test --all runs it while the main build compiles
+#   tests/docker/run.sh --prepare   only the tools, the base tarball and the Dockerfile's two
+#                                   base stages (package installs, no sources; dockerd for
+#                                   as long as that takes): scripts/test --all runs it while
+#                                   the main build compiles
 set -euo pipefail
 prepare=0
 case "${1:-}" in
@@ -73,7 +75,8 @@ cleanup() {
     docker rm -f "$project-standalone" >/dev/null 2>&1
     docker rmi "$image" >/dev/null 2>&1
     if [ "$keep_cache" = 0 ]; then
-      docker rmi faultline-cache:build faultline-cache:runtime >/dev/null 2>&1
+      docker rmi faultline-cache:build faultline-cache:runtime faultline-cache:toolchain \
+        faultline-cache:runtime-base >/dev/null 2>&1
     fi
     # Cache layers of earlier sources, no longer tagged: only this project's (by label).
     docker image prune -f --filter label=dev.faultline.stage >/dev/null 2>&1
@@ -157,16 +160,15 @@ EOF2
 
 if [ "$prepare" = 1 ]; then
   make_base_tar
-  say "prepared: the tools and $base_tar, in $(elapsed)"
-  exit 0
+  say "prepared the tools and $base_tar in $(elapsed)"
+else
+  # --- the compose file, without a daemon -------------------------------------------------
+  say "docker-compose config -q (no daemon needed)"
+  for s in $scenarios; do
+    [ -f "$root/tests/docker/scenarios/$s.yaml" ] || fail "no scenario file tests/docker/scenarios/$s.yaml"
+    SCENARIO=$s "${compose[@]}" config -q || fail "docker-compose.yml does not validate (SCENARIO=$s)"
+  done
 fi
-
-# --- the compose file, without a daemon ---------------------------------------------------
-say "docker-compose config -q (no daemon needed)"
-for s in $scenarios; do
-  [ -f "$root/tests/docker/scenarios/$s.yaml" ] || fail "no scenario file tests/docker/scenarios/$s.yaml"
-  SCENARIO=$s "${compose[@]}" config -q || fail "docker-compose.yml does not validate (SCENARIO=$s)"
-done
 
 # --- the daemon ---------------------------------------------------------------------------
 if timeout 10 docker info >/dev/null 2>&1; then
@@ -216,13 +218,23 @@ build() {  # build LOG ARGS...: the classic builder, host network for apt, bound
     fail "docker build $* failed (last 60 lines above; all in $cache_dir/last-build.log)"
   fi
 }
+
+# --prepare ends with the Dockerfile's two base stages (the package installs, no sources) in
+# the layer cache, tagged so that the prune below keeps them; the full build finds them there.
+if [ "$prepare" = 1 ]; then
+  for target in toolchain runtime-base; do
+    build "$work/$target.log" --target "$target" -t "faultline-cache:$target"
+  done
+  say "prepared the base stages (faultline-cache:toolchain, faultline-cache:runtime-base) in $(elapsed)"
+  exit 0
+fi
 t0=$(date +%s)
 say "docker build (build stage: compile, ctest -L unit; then the runtime image)"
 build "$work/build.log" -t "$image"
 cp "$work/build.log" "$cache_dir/last-build.log" 2>/dev/null || true
 # One build, so both stages see the same sources. The build stage's image is the last
 # " ---> ID" before the runtime stage's FROM: tag it so that it stays as the layer cache.
-build_stage=$(awk '/^Step [0-9]+\/[0-9]+ : FROM .* AS runtime/ { print last; exit }
+build_stage=$(awk '/^Step [0-9]+\/[0-9]+ : FROM .* AS runtime$/ { print last; exit }
                    /^ ---> [0-9a-f]+$/ { last = $2 }' "$work/build.log")
 [ -n "$build_stage" ] || fail "cannot find the build stage's image in the build log"
 docker tag "$build_stage" faultline-cache:build
