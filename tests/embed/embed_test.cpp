@@ -18,10 +18,6 @@ using faultline::test::EchoServer;
 using faultline::test::read_n;
 using faultline::test::send_all;
 
-std::string upstream_of(const EchoServer& echo) {
-  return "127.0.0.1:" + std::to_string(echo.port());
-}
-
 TEST(EmbedFault, BuildersSayWhatTheYamlSays) {
   using namespace std::chrono_literals;
   EXPECT_EQ(faultline::slicer({.average_size = 1, .delay = 1ms}).to_yaml(),
@@ -69,7 +65,7 @@ TEST(EmbedFault, ABadItemIsRefusedWithItsLineAndColumn) {
 
 TEST(EmbedProxy, RelaysAndCounts) {
   EchoServer echo;
-  faultline::Proxy proxy({.upstream = upstream_of(echo)});
+  faultline::Proxy proxy({.upstream = echo.address()});
   EXPECT_EQ(proxy.host(), "127.0.0.1");
   ASSERT_NE(proxy.port(), 0);
   auto c = connect_tcp(proxy.port());
@@ -89,7 +85,7 @@ TEST(EmbedProxy, RelaysAndCounts) {
 
 TEST(EmbedProxy, FaultsChangeOnAnOpenConnection) {
   EchoServer echo;
-  faultline::Proxy proxy({.upstream = upstream_of(echo)});
+  faultline::Proxy proxy({.upstream = echo.address()});
   auto c = connect_tcp(proxy.port());
   ASSERT_TRUE(send_all(c.get(), "one"));
   EXPECT_EQ(read_n(c.get(), 3, 2000ms).data, "one");
@@ -128,7 +124,7 @@ TEST(EmbedProxy, FaultsChangeOnAnOpenConnection) {
 TEST(EmbedProxy, ABadChangeChangesNothing) {
   EchoServer echo;
   faultline::Proxy proxy(
-      {.upstream = upstream_of(echo), .faults_yaml = "- { type: latency, latency: 1ms }"});
+      {.upstream = echo.address(), .faults_yaml = "- { type: latency, latency: 1ms }"});
   EXPECT_THROW(proxy.set_faults("- { type: no_such_fault }"), faultline::Error);
   EXPECT_THROW(proxy.add_fault(faultline::slicer({.average_size = 0})), faultline::Error);
   ASSERT_EQ(proxy.faults().size(), 1u);
@@ -140,9 +136,9 @@ TEST(EmbedProxy, RefusesABadStart) {
   EXPECT_THROW(faultline::Proxy({.upstream = "127.0.0.1:1", .log_level = "loud"}),
                faultline::Error);
   EchoServer echo;
-  faultline::Proxy first({.upstream = upstream_of(echo)});
+  faultline::Proxy first({.upstream = echo.address()});
   try {
-    faultline::Proxy second({.upstream = upstream_of(echo), .listen = first.address()});
+    faultline::Proxy second({.upstream = echo.address(), .listen = first.address()});
     FAIL() << "two proxies listened on " << first.address();
   } catch (const faultline::Error& e) {
     EXPECT_NE(std::string(e.what()).find("Address already in use"), std::string::npos) << e.what();
@@ -151,8 +147,8 @@ TEST(EmbedProxy, RefusesABadStart) {
 
 TEST(EmbedProxy, TwoInOneProcessKeepTheirLogsApart) {
   EchoServer echo;
-  faultline::Proxy a({.upstream = upstream_of(echo), .name = "alpha"});
-  faultline::Proxy b({.upstream = upstream_of(echo),
+  faultline::Proxy a({.upstream = echo.address(), .name = "alpha"});
+  faultline::Proxy b({.upstream = echo.address(),
                       .name = "beta",
                       .faults = {faultline::slicer({.average_size = 2})}});
   for (auto* p : {&a, &b}) {
@@ -176,7 +172,7 @@ TEST(EmbedProxy, LogLinesGoToOnLogAtTheLevelAsked) {
   std::vector<std::string> seen;
   std::mutex m;
   faultline::Proxy proxy(
-      {.upstream = upstream_of(echo), .log_level = "warn", .on_log = [&](std::string_view l) {
+      {.upstream = echo.address(), .log_level = "warn", .on_log = [&](std::string_view l) {
          std::lock_guard lock(m);
          seen.emplace_back(l);
        }});
@@ -194,7 +190,7 @@ TEST(EmbedProxy, LogLinesGoToOnLogAtTheLevelAsked) {
 
 TEST(EmbedProxy, StopEndsConnectionsAndIsIdempotent) {
   EchoServer echo;
-  faultline::Proxy proxy({.upstream = upstream_of(echo)});
+  faultline::Proxy proxy({.upstream = echo.address()});
   auto c = connect_tcp(proxy.port());
   ASSERT_TRUE(send_all(c.get(), "x"));
   read_n(c.get(), 1, 2000ms);

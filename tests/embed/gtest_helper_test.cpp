@@ -14,10 +14,6 @@ using faultline::test::EchoServer;
 using faultline::test::read_n;
 using faultline::test::send_all;
 
-std::string upstream_of(const EchoServer& echo) {
-  return "127.0.0.1:" + std::to_string(echo.port());
-}
-
 void one_echo(std::uint16_t port) {
   auto c = connect_tcp(port);
   ASSERT_TRUE(send_all(c.get(), "ping"));
@@ -28,7 +24,7 @@ TEST(GtestHelper, APassingTestShowsNoLog) {
   EchoServer echo;
   ::testing::internal::CaptureStdout();
   {
-    faultline::testing::TestProxy proxy({.upstream = upstream_of(echo)});
+    faultline::testing::TestProxy proxy({.upstream = echo.address()});
     one_echo(proxy.port());
   }
   EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
@@ -39,7 +35,7 @@ TEST(GtestHelper, ShowsTheLogWhenAsked) {
   ::setenv("FAULTLINE_SHOW_LOG", "1", 1);
   ::testing::internal::CaptureStdout();
   {
-    faultline::testing::TestProxy proxy({.upstream = upstream_of(echo), .name = "shown"});
+    faultline::testing::TestProxy proxy({.upstream = echo.address(), .name = "shown"});
     one_echo(proxy.port());
   }
   std::string out = ::testing::internal::GetCapturedStdout();
@@ -53,7 +49,7 @@ TEST(GtestHelper, ShowsTheLogWhenAsked) {
 TEST(GtestHelper, AssertionsWaitForTheCount) {
   EchoServer echo;
   faultline::testing::TestProxy proxy(
-      {.upstream = upstream_of(echo), .faults = {faultline::reset_peer()}});
+      {.upstream = echo.address(), .faults = {faultline::reset_peer()}});
   auto c = connect_tcp(proxy.port());
   ASSERT_TRUE(send_all(c.get(), "ping"));
   EXPECT_EQ(read_n(c.get(), 4, 2000ms).error, ECONNRESET);
@@ -66,7 +62,7 @@ TEST(GtestHelper, AssertionsWaitForTheCount) {
 
 TEST(GtestHelper, AFailedAssertionSaysWhatWasCounted) {
   EchoServer echo;
-  faultline::testing::TestProxy proxy({.upstream = upstream_of(echo), .name = "quiet"});
+  faultline::testing::TestProxy proxy({.upstream = echo.address(), .name = "quiet"});
   auto r = faultline::testing::ResetFired(proxy, 1, 50ms);
   EXPECT_FALSE(r);
   EXPECT_NE(std::string(r.message())

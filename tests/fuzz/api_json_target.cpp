@@ -10,15 +10,6 @@
 namespace faultline::fuzz {
 namespace {
 
-const faults::FaultRegistry& registry() {
-  static const faults::FaultRegistry* r = [] {
-    auto* reg = new faults::FaultRegistry;
-    faults::register_builtin_faults(*reg);
-    return reg;
-  }();
-  return *r;
-}
-
 // What the server writes back (api_server.cpp dumps with the replacing error handler).
 std::string dump(const api::ojson& j) {
   return j.dump(-1, ' ', false, api::json::error_handler_t::replace);
@@ -33,17 +24,17 @@ void check_error(const api::HttpError& e) {
 
 // A toxic the API accepted must come back from GET in a form POST accepts again, unchanged.
 void round_trip(const config::FaultSpec& spec) {
-  api::ojson shown = api::toxic_to_json(spec, registry());
+  api::ojson shown = api::toxic_to_json(spec, builtin_registry());
   std::string text = dump(shown);
   config::FaultSpec again;
   try {
-    again = api::toxic_from_json(api::parse_body(text), registry());
-    api::check_toxic(again, registry());
+    again = api::toxic_from_json(api::parse_body(text), builtin_registry());
+    api::check_toxic(again, builtin_registry());
   } catch (const api::HttpError& e) {
     finding(std::string("GET output refused by POST: ") + e.what() + " body " + text);
   }
   // The same toxic (key order aside: defaults are listed first until they are set).
-  std::string text2 = dump(api::toxic_to_json(again, registry()));
+  std::string text2 = dump(api::toxic_to_json(again, builtin_registry()));
   FUZZ_CHECK(api::json::parse(text2) == api::json::parse(text), text + " became " + text2);
 }
 
@@ -57,11 +48,11 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
     api::json j = api::parse_body(body);
     switch (mode) {
       case 0: {  // POST /proxies, /populate entries
-        config::ProxyConfig pc = api::proxy_from_json(j, registry());
+        config::ProxyConfig pc = api::proxy_from_json(j, builtin_registry());
         FUZZ_CHECK(config::valid_name(pc.name), pc.name);
         FUZZ_CHECK(pc.upstream.port != 0, body);
         for (const auto& f : pc.faults)
-          api::check_toxic(f, registry());
+          api::check_toxic(f, builtin_registry());
         (void)api::has_toxics(j);
         break;
       }
@@ -71,9 +62,9 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
         break;
       }
       case 2: {  // POST /proxies/{name}/toxics
-        config::FaultSpec spec = api::toxic_from_json(j, registry());
+        config::FaultSpec spec = api::toxic_from_json(j, builtin_registry());
         FUZZ_CHECK(config::valid_name(spec.name), spec.name);
-        api::check_toxic(spec, registry());
+        api::check_toxic(spec, builtin_registry());
         round_trip(spec);
         break;
       }
@@ -82,8 +73,8 @@ void fuzz_api_json(const std::uint8_t* data, std::size_t size) {
         spec.type = "latency";
         spec.name = "latency_downstream";
         spec.attributes["latency"] = config::AttrValue{"100ms", {}};
-        api::merge_toxic(spec, j, registry());
-        api::check_toxic(spec, registry());
+        api::merge_toxic(spec, j, builtin_registry());
+        api::check_toxic(spec, builtin_registry());
         round_trip(spec);
         break;
       }

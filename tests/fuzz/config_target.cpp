@@ -9,8 +9,7 @@
 
 namespace faultline::fuzz {
 
-namespace {
-const faults::FaultRegistry& registry() {
+const faults::FaultRegistry& builtin_registry() {
   static const faults::FaultRegistry* r = [] {
     auto* reg = new faults::FaultRegistry;
     faults::register_builtin_faults(*reg);
@@ -18,7 +17,8 @@ const faults::FaultRegistry& registry() {
   }();
   return *r;
 }
-}  // namespace
+
+namespace {}  // namespace
 
 void fuzz_config(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -50,13 +50,13 @@ void fuzz_config(const std::uint8_t* data, std::size_t size) {
   // --check's second half: every fault's type and attributes. Then one instance of each,
   // as a connection (or the listener) would make it.
   try {
-    control::validate(cfg, registry());
+    control::validate(cfg, builtin_registry());
   } catch (const config::ConfigError&) {
     return;
   }
   for (const auto& p : cfg.proxies) {
     for (const auto& f : p.faults) {
-      faults::CompiledFault c = registry().compile(f);
+      faults::CompiledFault c = builtin_registry().compile(f);
       FUZZ_CHECK(c.factory != nullptr, f.field);
       if (c.scope == faults::FaultScope::listener) {
         (void)c.factory->create_listener();

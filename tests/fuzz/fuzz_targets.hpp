@@ -13,7 +13,14 @@
 #include <stdexcept>
 #include <string>
 
+namespace faultline::faults {
+class FaultRegistry;
+}
+
 namespace faultline::fuzz {
+
+// The built-in faults, registered once (config_target.cpp); every target compiles through it.
+const faults::FaultRegistry& builtin_registry();
 
 class Finding : public std::logic_error {
  public:

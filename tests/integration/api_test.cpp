@@ -27,10 +27,6 @@ namespace {
 using json = nlohmann::json;
 using std::chrono::steady_clock;
 
-double ms_since(steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
-}
-
 // The in-process proxy with its API on 127.0.0.1 (kernel-chosen port) and an HTTP client.
 class ApiFixture {
  public:
@@ -97,15 +93,6 @@ class ApiFixture {
   RunningProxy proxy_;
   api::ApiServer api_;  // after proxy_: stopped first
 };
-
-// One echo round trip of `msg` on an open connection; returns how long it took (ms), or -1.
-double echo_ms(int fd, const std::string& msg = "x", Ms timeout = 3s) {
-  auto t = steady_clock::now();
-  if (!send_all(fd, msg)) return -1;
-  ReadResult r = read_n(fd, msg.size(), timeout);
-  if (r.data != msg) return -1;
-  return ms_since(t);
-}
 
 TEST(Api, VersionIsJsonWithASemverClientsSwitchToPatchOn) {
   ApiFixture f;

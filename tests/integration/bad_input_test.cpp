@@ -24,6 +24,7 @@
 #include "api/api_server.hpp"
 #include "control/server.hpp"
 #include "tests/support/net.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/proxy_fixture.hpp"
 #include "tests/support/sanitizers.hpp"
 
@@ -302,15 +303,6 @@ TEST(BadInput, ProxiesThatDialThemselvesAreRefusedAtTheUpstream) {
 
 // ---------------------------------------------------------------------------------------
 // Socket rows: the real proxy in-process, real client sockets.
-
-std::uint64_t rss_kib() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
-  }
-  return 0;
-}
 
 std::uint64_t active_connections(RunningProxy& proxy, const std::string& name = "p") {
   std::promise<std::uint64_t> p;

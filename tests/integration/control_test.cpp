@@ -118,14 +118,6 @@ config::FaultSpec latency(const std::string& name, const std::string& value) {
   return cfg.proxies[0].faults[0];
 }
 
-// One echo round trip on an open connection, in ms (-1: it failed).
-double echo_ms(int fd, const std::string& msg = "x") {
-  auto t = steady_clock::now();
-  if (!send_all(fd, msg)) return -1;
-  if (read_n(fd, msg.size(), 3s).data != msg) return -1;
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
-}
-
 bool refused(std::uint16_t port) {
   int err = 0;
   Fd c = connect_tcp(port, 500ms, &err);

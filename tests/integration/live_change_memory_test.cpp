@@ -13,19 +13,12 @@
 #include "proxy/pipeline.hpp"
 #include "proxy/session.hpp"
 #include "tests/support/net.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/proxy_fixture.hpp"
 #include "tests/support/sanitizers.hpp"
 
 namespace faultline::test {
 namespace {
-
-long rss_kib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
 
 // Echoes one message on every connection at once; every byte must come back in order.
 void echo_all(const std::vector<Fd>& conns, const std::string& msg) {

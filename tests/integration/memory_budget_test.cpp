@@ -34,14 +34,6 @@ char pattern(int c, std::size_t i) {
   return static_cast<char>((i * 131 + i / 7919 + static_cast<std::size_t>(c) * 17) & 0xff);
 }
 
-long status_kib(pid_t pid, const std::string& field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
-}
-
 TEST(MemoryBudget, PeersThatNeverReadHoldTheProxyUnderItsBudgetAndLoseNothing) {
   // The upstream: each connection gets its own numbered stream (its first byte is its number).
   std::uint16_t upstream_port = 0;

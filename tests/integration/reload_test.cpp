@@ -19,13 +19,6 @@ namespace {
 
 using std::chrono::steady_clock;
 
-double echo_ms(int fd, const std::string& msg = "x") {
-  auto t = steady_clock::now();
-  if (!send_all(fd, msg)) return -1;
-  if (read_n(fd, msg.size(), 3s).data != msg) return -1;
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
-}
-
 std::string config(std::uint16_t upstream, const std::string& faults = "") {
   std::string y =
       "seed: 1\napi: {listen: \"127.0.0.1:0\"}\nproxies:\n  - name: echo\n"

@@ -25,10 +25,6 @@ namespace {
 
 using std::chrono::steady_clock;
 
-double ms_since(steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
-}
-
 // A DNS server that reads queries and never answers: UDP port 53 on a loopback address.
 struct SilentDns {
   Fd socket;

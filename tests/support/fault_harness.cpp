@@ -106,6 +106,14 @@ std::vector<std::size_t> FaultHarness::piece_sizes() const {
   return sizes;
 }
 
+std::vector<Clock::duration> FaultHarness::data_times() const {
+  std::vector<Clock::duration> times;
+  for (const auto& e : events_) {
+    if (e.kind == SinkEvent::Kind::data) times.push_back(e.at);
+  }
+  return times;
+}
+
 std::map<std::string, std::uint64_t> FaultHarness::fired() const {
   return rig_->proxy().stats.fired();
 }

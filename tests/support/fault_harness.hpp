@@ -53,8 +53,9 @@ class FaultHarness {
   void run(Clock::duration limit = std::chrono::hours(24));
 
   const std::vector<SinkEvent>& events() const { return events_; }
-  std::string delivered() const;                 // all data bytes, in order
-  std::vector<std::size_t> piece_sizes() const;  // size of each data event
+  std::string delivered() const;                    // all data bytes, in order
+  std::vector<std::size_t> piece_sizes() const;     // size of each data event
+  std::vector<Clock::duration> data_times() const;  // time of each data event
   std::vector<Clock::duration> write_accepted() const { return accepted_; }  // per send_at
   std::map<std::string, std::uint64_t> fired() const;  // fault type -> times fired
   bool stage_present() const { return !rig_->pipeline().empty(); }

@@ -166,6 +166,13 @@ ReadResult read_until(int fd, std::size_t want, Ms timeout) {
 
 }  // namespace
 
+double echo_ms(int fd, const std::string& msg, Ms timeout) {
+  auto t = std::chrono::steady_clock::now();
+  if (!send_all(fd, msg)) return -1;
+  if (read_n(fd, msg.size(), timeout).data != msg) return -1;
+  return ms_since(t);
+}
+
 ReadResult read_n(int fd, std::size_t want, Ms timeout) {
   return read_until(fd, want, timeout);
 }

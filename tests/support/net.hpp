@@ -55,6 +55,14 @@ struct ReadResult {
 // Reads until `want` bytes arrived, EOF, an error, or the deadline.
 ReadResult read_n(int fd, std::size_t want, Ms timeout);
 ReadResult read_to_eof(int fd, Ms timeout);
+// One echo round trip of `msg` on an open connection: how long it took (ms), or -1 when it
+// could not be sent or did not come back whole within `timeout`.
+double echo_ms(int fd, const std::string& msg = "x", Ms timeout = std::chrono::seconds(3));
+
+// Milliseconds from `t` until now.
+inline double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
 
 void set_linger_reset(int fd);  // SO_LINGER {1, 0}: the next close sends an RST
 void shutdown_write(int fd);
@@ -87,6 +95,7 @@ class EchoServer {
   EchoServer();
   ~EchoServer();
   std::uint16_t port() const;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
 
  private:
   struct Impl;

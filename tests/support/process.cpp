@@ -106,4 +106,16 @@ std::string write_temp_file(const std::string& name, const std::string& content)
   return path;
 }
 
+long status_kib(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+long rss_kib() {
+  return status_kib(getpid(), "VmRSS");
+}
+
 }  // namespace faultline::test

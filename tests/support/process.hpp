@@ -40,6 +40,9 @@ class Process {
 };
 
 std::string binary_path(const std::string& name);  // binary_dir()/bin/NAME
+// A field of /proc/PID/status in KiB ("VmRSS", "VmHWM"); -1 when there is none.
+long status_kib(pid_t pid, const std::string& field);
+long rss_kib();  // this process's VmRSS
 std::string write_temp_file(const std::string& name, const std::string& content);
 
 }  // namespace faultline::test

@@ -14,10 +14,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-double ms_since(Steady::time_point t) {
-  return std::chrono::duration<double, std::milli>(Steady::now() - t).count();
-}
-
 TEST(Latency, EachEchoArrivesAHundredMillisecondsLate) {
   EchoServer echo;
   RunningProxy proxy(

@@ -16,10 +16,6 @@ namespace {
 
 using std::chrono::steady_clock;
 
-double ms_since(steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
-}
-
 // An upstream that sends `greeting` (if any), then reads until EOF or error and reports how
 // its connection ended.
 class ReportingUpstream {

@@ -14,10 +14,6 @@ namespace {
 
 using std::chrono::steady_clock;
 
-double ms_since(steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - t).count();
-}
-
 TEST(TimeoutThroughProxy, DataStopsThenFinAfterTheTimeout) {
   EchoServer echo;
   RunningProxy proxy(

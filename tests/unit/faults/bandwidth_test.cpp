@@ -14,14 +14,6 @@ namespace {
 
 using Kind = SinkEvent::Kind;
 
-std::vector<Clock::duration> data_times(const FaultHarness& h) {
-  std::vector<Clock::duration> times;
-  for (const auto& e : h.events()) {
-    if (e.kind == Kind::data) times.push_back(e.at);
-  }
-  return times;
-}
-
 TEST(BandwidthFault, CutsAChunkIntoTenMillisecondPiecesAtTheRate) {
   // 1MB/s = 10 000 bytes per 10 ms.
   FaultHarness h("- {type: bandwidth, rate: 1MB/s}");
@@ -31,7 +23,7 @@ TEST(BandwidthFault, CutsAChunkIntoTenMillisecondPiecesAtTheRate) {
   h.run();
   EXPECT_EQ(h.delivered(), payload);
   EXPECT_EQ(h.piece_sizes(), std::vector<std::size_t>(10, 10000));
-  auto times = data_times(h);
+  auto times = h.data_times();
   for (int i = 0; i < 10; ++i)
     EXPECT_EQ(times[i], std::chrono::milliseconds(10 * i)) << i;
   // Backpressure: the write (and so the reader) was held until the last piece went.
@@ -73,7 +65,7 @@ TEST(BandwidthFault, AnIdleSpellSavesNoMoreThanOnePiece) {
   h.send_at(0ms, std::string(10000, 'a'));
   h.send_at(1s, std::string(30000, 'b'));
   h.run();
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{0ms, 1000ms, 1010ms, 1020ms}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{0ms, 1000ms, 1010ms, 1020ms}));
 }
 
 TEST(BandwidthFault, APauseShorterThanAPieceContinuesTheSchedule) {
@@ -86,7 +78,7 @@ TEST(BandwidthFault, APauseShorterThanAPieceContinuesTheSchedule) {
     h.send_at(0ms, std::string(10000, 'a'));
     h.send_at(at, std::string(30000, 'b'));
     h.run();
-    EXPECT_EQ(data_times(h), expected) << "second chunk at " << at.count() << " ms";
+    EXPECT_EQ(h.data_times(), expected) << "second chunk at " << at.count() << " ms";
   }
 }
 
@@ -97,7 +89,7 @@ TEST(BandwidthFault, SmallWritesShareTheSchedule) {
   h.send_at(1ms, std::string(5000, 'b'));
   h.send_at(2ms, std::string(5000, 'c'));
   h.run();
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{0ms, 5ms, 10ms}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{0ms, 5ms, 10ms}));
   EXPECT_EQ(h.write_accepted(), (std::vector<Clock::duration>{0ms, 5ms, 10ms}));
 }
 
@@ -107,7 +99,7 @@ TEST(BandwidthFault, TinyRatesSendOneByteAtATimeWithoutDrift) {
   h.send_at(0ms, "abcd");
   h.run();
   EXPECT_EQ(h.piece_sizes(), std::vector<std::size_t>(4, 1));
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{0ns, 333333333ns, 666666667ns, 1s}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{0ns, 333333333ns, 666666667ns, 1s}));
 }
 
 TEST(BandwidthFault, ASlowReaderIsNotGivenABurstAfterwards) {
@@ -116,7 +108,7 @@ TEST(BandwidthFault, ASlowReaderIsNotGivenABurstAfterwards) {
   h.set_sink_write_time(50ms);
   h.send_at(0ms, std::string(30000, 'x'));
   h.run();
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{50ms, 100ms, 150ms}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{50ms, 100ms, 150ms}));
 }
 
 TEST(BandwidthFault, ToxicityZeroAndOtherConnectionsHaveNoEffect) {
@@ -128,7 +120,7 @@ TEST(BandwidthFault, ToxicityZeroAndOtherConnectionsHaveNoEffect) {
     h.send_at(0ms, std::string(5000, 'x'));
     h.run();
     EXPECT_EQ(h.piece_sizes(), std::vector<std::size_t>{5000}) << yaml;
-    EXPECT_EQ(data_times(h), std::vector<Clock::duration>{0ms}) << yaml;
+    EXPECT_EQ(h.data_times(), std::vector<Clock::duration>{0ms}) << yaml;
   }
 }
 
@@ -139,7 +131,7 @@ TEST(BandwidthFault, AfterAndDurationBoundWhichChunksArePaced) {
   h.send_at(2000ms, std::string(20000, 'c'));  // after: whole, at once
   h.run();
   EXPECT_EQ(h.piece_sizes(), (std::vector<std::size_t>{20000, 10000, 10000, 20000}));
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{0ms, 200ms, 210ms, 2000ms}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{0ms, 200ms, 210ms, 2000ms}));
 }
 
 TEST(BandwidthFault, RefusesAMissingOrBadRate) {

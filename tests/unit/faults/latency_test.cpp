@@ -15,14 +15,6 @@ namespace {
 
 using Kind = SinkEvent::Kind;
 
-std::vector<Clock::duration> data_times(const FaultHarness& h) {
-  std::vector<Clock::duration> times;
-  for (const auto& e : h.events()) {
-    if (e.kind == Kind::data) times.push_back(e.at);
-  }
-  return times;
-}
-
 TEST(LatencyFault, DelaysEachChunkAndTheEof) {
   FaultHarness h("- {type: latency, latency: 100ms}");
   h.send_at(0ms, "hello");
@@ -46,7 +38,7 @@ TEST(LatencyFault, DelaysOverlapSoThroughputIsNotCapped) {
     h.send_at(std::chrono::milliseconds(i), std::to_string(i) + ";");
   h.eof_at(200ms);
   h.run();
-  auto times = data_times(h);
+  auto times = h.data_times();
   ASSERT_EQ(times.size(), 200u);
   for (int i = 0; i < 200; ++i)
     EXPECT_EQ(times[i], std::chrono::milliseconds(100 + i)) << i;
@@ -76,7 +68,7 @@ TEST(LatencyFault, UniformJitterStaysInBoundsAndNeverReorders) {
   for (int i = 0; i < n; ++i)
     h.send_at(std::chrono::seconds(i), std::to_string(i));
   h.run();
-  auto times = data_times(h);
+  auto times = h.data_times();
   ASSERT_EQ(times.size(), static_cast<std::size_t>(n));
   Clock::duration lo = 1h, hi = -1h;
   std::set<Clock::duration> distinct;
@@ -108,7 +100,7 @@ TEST(LatencyFault, JitterNeverDeliversEarlyOrOutOfOrder) {
   h.eof_at(100ms);
   h.run();
   EXPECT_EQ(h.delivered(), sent);  // in order
-  auto times = data_times(h);
+  auto times = h.data_times();
   ASSERT_EQ(times.size(), static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     EXPECT_GE(times[i], std::chrono::milliseconds(i)) << i;
@@ -128,7 +120,7 @@ TEST(LatencyFault, NormalJitterIsClampedAtThreeSigma) {
   for (int i = 0; i < n; ++i)
     h.send_at(std::chrono::seconds(i), "x");
   h.run();
-  auto times = data_times(h);
+  auto times = h.data_times();
   ASSERT_EQ(times.size(), static_cast<std::size_t>(n));
   double sum = 0, sum2 = 0;
   int beyond_one_sigma = 0;
@@ -156,7 +148,7 @@ TEST(LatencyFault, SameSeedSameTimesOtherSeedOtherTimes) {
     for (int i = 0; i < 50; ++i)
       h.send_at(std::chrono::seconds(i), "x");
     h.run();
-    return data_times(h);
+    return h.data_times();
   };
   EXPECT_EQ(run(11), run(11));
   EXPECT_NE(run(11), run(12));
@@ -233,7 +225,7 @@ TEST(LatencyFault, AFullQueueHoldsTheReaderBackUntilAChunkLeaves) {
     h.run();
     auto accepted = h.write_accepted();
     ASSERT_EQ(accepted.size(), 3u) << queue;
-    auto times = data_times(h);
+    auto times = h.data_times();
     ASSERT_EQ(times.size(), 3u) << queue;
     EXPECT_EQ(h.delivered(), std::string(600, 'a') + std::string(600, 'b') + std::string(600, 'c'));
     if (queue.empty()) {

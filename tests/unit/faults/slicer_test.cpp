@@ -14,14 +14,6 @@ namespace {
 
 using Kind = SinkEvent::Kind;
 
-std::vector<Clock::duration> data_times(const FaultHarness& h) {
-  std::vector<Clock::duration> times;
-  for (const auto& e : h.events()) {
-    if (e.kind == Kind::data) times.push_back(e.at);
-  }
-  return times;
-}
-
 TEST(SlicerFault, OneBytePiecesOneMillisecondApart) {
   FaultHarness h("- {type: slicer, average_size: 1, delay: 1ms}");
   h.send_at(0ms, "hello");
@@ -29,7 +21,7 @@ TEST(SlicerFault, OneBytePiecesOneMillisecondApart) {
   h.run();
   EXPECT_EQ(h.piece_sizes(), std::vector<std::size_t>(5, 1));
   EXPECT_EQ(h.delivered(), "hello");
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{0ms, 1ms, 2ms, 3ms, 4ms}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{0ms, 1ms, 2ms, 3ms, 4ms}));
   // The reader waited for the last piece (no queue), then the EOF went on.
   EXPECT_EQ(h.write_accepted(), std::vector<Clock::duration>{4ms});
   EXPECT_EQ(h.events().back().kind, Kind::finish);
@@ -43,7 +35,7 @@ TEST(SlicerFault, FixedSizeWithoutDelayLeavesARemainder) {
   h.run();
   EXPECT_EQ(h.piece_sizes(), (std::vector<std::size_t>{3, 3, 2}));
   EXPECT_EQ(h.delivered(), "abcdefgh");
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{0ms, 0ms, 0ms}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{0ms, 0ms, 0ms}));
 }
 
 TEST(SlicerFault, AChunkNoBiggerThanAPieceGoesWhole) {
@@ -59,7 +51,7 @@ TEST(SlicerFault, TheDelayAlsoSeparatesPiecesOfConsecutiveChunks) {
   h.send_at(2ms, "b");   // 10 ms after "a"
   h.send_at(50ms, "c");  // long after: at once
   h.run();
-  EXPECT_EQ(data_times(h), (std::vector<Clock::duration>{0ms, 10ms, 50ms}));
+  EXPECT_EQ(h.data_times(), (std::vector<Clock::duration>{0ms, 10ms, 50ms}));
   EXPECT_EQ(h.write_accepted(), (std::vector<Clock::duration>{0ms, 10ms, 50ms}));
 }
 
