@@ -118,9 +118,10 @@ TEST(MemoryBudget, PeersThatNeverReadHoldTheProxyUnderItsBudgetAndLoseNothing) {
   const long limit_kib = base_kib + static_cast<long>(kBudgetMiB) * 1024 + kPeers * 64 + 16 * 1024;
   // Under a sanitizer the proxy's RSS is mostly shadow memory and quarantine: the bound is
   // asserted in plain builds; the stall and the lossless drain below hold everywhere.
-  if (!kSanitized)
+  if (!kSanitized) {
     EXPECT_LT(peak_kib, limit_kib) << "VmHWM " << peak_kib << " KiB, base " << base_kib
                                    << " KiB, upstream sent " << last << " B";
+  }
   std::printf(
       "100 peers that never read: base %ld KiB, VmHWM %ld KiB (limit %ld), upstream sent %zu B\n",
       base_kib, peak_kib, limit_kib, last);
