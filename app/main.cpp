@@ -382,8 +382,9 @@ int main(int argc, char** argv) {
                "relay through user-space buffers even when a connection has no fault on");
   app.add_option("--timer-spin", opt.timer_spin,
                  "fault timers wake this early and poll until due (delays accurate to "
-                 "microseconds, CPU up to this long per timer); 0 turns it off (default: 0, "
-                 "low-latency: 500us)")
+                 "microseconds, CPU up to this long per timer); 0 turns it off, and a timer of "
+                 "20ms or more then wakes 300us early and sleeps again until due, without "
+                 "polling (default: 0, low-latency: 500us)")
       ->check(duration_up_to(std::chrono::milliseconds(10), "500us"));
   app.add_option("--memory-budget", opt.memory_budget,
                  "the most bytes all faults together may hold (latency queues, coalesce "

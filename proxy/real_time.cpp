@@ -8,11 +8,34 @@
 
 namespace faultline::proxy {
 
+namespace {
+// Counts a sleep as pending for as long as it is in its timer (however it ends).
+struct Pending {
+  explicit Pending(int& count) : count_(count) { ++count_; }
+  ~Pending() { --count_; }
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
+  int& count_;
+};
+}  // namespace
+
+RealTime::Stops RealTime::stops(faults::Clock::time_point t) const {
+  if (lead_.count() > 0 && sleeping_ == 0 && t - faults::Clock::now() >= kLeadFrom) {
+    return {{t - lead_, t}, 2};
+  }
+  return {{t, {}}, 1};
+}
+
 asio::awaitable<void> RealTime::sleep_until(faults::Clock::time_point t) {
   if (t <= faults::Clock::now()) co_return;
   if (t - faults::Clock::now() > spin_) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, t - spin_);
-    co_await timer.async_wait(asio::use_awaitable);  // throws when the connection ends
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const Stops at_stops = stops(t - spin_);
+    Pending pending(sleeping_);
+    for (auto at : at_stops) {
+      timer.expires_at(at);
+      co_await timer.async_wait(asio::use_awaitable);  // throws when the connection ends
+    }
   }
   co_await spin_until(t, nullptr);
 }
@@ -21,12 +44,21 @@ asio::awaitable<bool> RealTime::wait(faults::Signal& signal, faults::Clock::time
   if (signal.consume()) co_return true;
   if (deadline <= faults::Clock::now()) co_return false;
   if (deadline - faults::Clock::now() > spin_) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, deadline - spin_);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
     signal.set_waker([&timer] { timer.cancel(); });
-    auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    const Stops at_stops = stops(deadline - spin_);
+    Pending pending(sleeping_);
+    for (auto at : at_stops) {
+      timer.expires_at(at);
+      auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      const bool notified = signal.consume();
+      if (notified || ec) {
+        signal.set_waker(nullptr);
+        if (notified) co_return true;
+        throw asio::system_error(ec);  // cancelled: the connection is ending
+      }
+    }
     signal.set_waker(nullptr);
-    if (signal.consume()) co_return true;
-    if (ec) throw asio::system_error(ec);  // cancelled: the connection is ending
   }
   co_return co_await spin_until(deadline, &signal);
 }

@@ -1,6 +1,7 @@
 // RealTime, the proxy's clock for faults: a sleep (or a wait's deadline) never ends before it
-// is due, with or without the spin before it; a wait ends as soon as its signal is notified,
-// in the spin too; and the spin ends at once when the connection is cancelled.
+// is due, with or without the lead's early stop or the spin before it; only long sleeps take
+// the lead's extra wake-up; a wait ends as soon as its signal is notified, in either stage of
+// the lead and in the spin; and the spin ends at once when the connection is cancelled.
 #include "proxy/pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -42,17 +43,56 @@ std::vector<Clock::duration> lateness(RealTime& time, const std::vector<Clock::d
   return late;
 }
 
-TEST(RealTime, NeverWakesBeforeTheDeadlineWithOrWithoutSpin) {
-  const std::vector<Clock::duration> sleeps{100us, 400us, 600us, 1ms, 3ms, 0us, 2ms, 50us};
-  for (std::chrono::microseconds spin : {0us, 500us, 5000us}) {
-    RealTime time(spin);
+TEST(RealTime, NeverWakesBeforeTheDeadlineWithOrWithoutLeadOrSpin) {
+  // 25 ms and 40 ms are long enough for the lead's early stop.
+  const std::vector<Clock::duration> sleeps{100us, 400us, 600us, 1ms, 25ms, 3ms, 0us, 40ms, 50us};
+  const std::vector<std::pair<std::chrono::microseconds, std::chrono::microseconds>> settings{
+      {0us, RealTime::kDefaultLead}, {0us, 0us}, {0us, 5000us}, {500us, 0us}, {5000us, 0us}};
+  for (auto [spin, lead] : settings) {
+    RealTime time(spin, lead);
     auto late = lateness(time, sleeps);
     ASSERT_EQ(late.size(), sleeps.size()) << "spin " << spin.count() << "us";
     for (std::size_t i = 0; i < late.size(); ++i) {
-      EXPECT_GE(late[i].count(), 0) << "spin " << spin.count() << "us, sleep " << i;
-      EXPECT_LT(late[i], 100ms) << "spin " << spin.count() << "us, sleep " << i;
+      EXPECT_GE(late[i].count(), 0)
+          << "spin " << spin.count() << "us, lead " << lead.count() << "us, sleep " << i;
+      EXPECT_LT(late[i], 100ms) << "spin " << spin.count() << "us, lead " << lead.count()
+                                << "us, sleep " << i;
     }
   }
+}
+
+// How many handlers the thread ran for these sleeps, all started at once: each wake-up of a
+// timer is one.
+int handlers_for(RealTime& time, const std::vector<Clock::duration>& sleeps) {
+  asio::io_context context(1);
+  for (Clock::duration d : sleeps) {
+    asio::co_spawn(context, time.sleep_until(Clock::now() + d), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+  int handlers = 0;
+  while (context.run_one_for(5s) > 0)
+    ++handlers;
+  return handlers;
+}
+
+TEST(RealTime, OnlyALongSleepWakesOnceMoreForTheLead) {
+  RealTime plain(0us, 0us);
+  RealTime lead(0us, 5ms);
+  EXPECT_EQ(handlers_for(lead, {30ms}), handlers_for(plain, {30ms}) + 1)
+      << "a 30 ms sleep wakes 5 ms early, then once more when due";
+  EXPECT_EQ(handlers_for(lead, {10ms}), handlers_for(plain, {10ms}))
+      << "a sleep shorter than kLeadFrom wakes once";
+  RealTime spin(500us, 5ms);  // the spin replaces the lead
+  EXPECT_EQ(handlers_for(spin, {0us}), handlers_for(plain, {0us}));
+}
+
+TEST(RealTime, OnlyTheFirstOfTwoPendingSleepsTakesTheLead) {
+  // The first sleep starts alone and wakes early once; the second starts while the first is
+  // pending, and this worker wakes for that one anyway.
+  RealTime plain(0us, 0us);
+  RealTime lead(0us, 5ms);
+  EXPECT_EQ(handlers_for(lead, {30ms, 40ms}), handlers_for(plain, {30ms, 40ms}) + 1);
 }
 
 TEST(RealTime, ASpinningSleepEndsAsSoonAsItIsCancelled) {
@@ -139,13 +179,30 @@ std::pair<bool, Clock::duration> timed_wait(RealTime& time, Clock::duration dead
   return {result, took};
 }
 
-TEST(RealTime, AWaitEndsAtItsDeadlineNotBeforeWithOrWithoutSpin) {
-  for (std::chrono::microseconds spin : {0us, 500us, 5000us}) {
-    RealTime time(spin);
-    auto [notified, took] = timed_wait(time, 2ms, std::nullopt);
-    EXPECT_FALSE(notified) << "spin " << spin.count() << "us";
-    EXPECT_GE(took, 2ms) << "spin " << spin.count() << "us";
-    EXPECT_LT(took, 100ms) << "spin " << spin.count() << "us";
+TEST(RealTime, AWaitEndsAtItsDeadlineNotBeforeWithOrWithoutLeadOrSpin) {
+  for (auto [spin, lead] :
+       std::vector<std::pair<std::chrono::microseconds, std::chrono::microseconds>>{
+           {0us, RealTime::kDefaultLead}, {0us, 5000us}, {500us, 0us}, {5000us, 0us}}) {
+    RealTime time(spin, lead);
+    for (Clock::duration deadline : {Clock::duration(2ms), Clock::duration(25ms)}) {
+      auto [notified, took] = timed_wait(time, deadline, std::nullopt);
+      EXPECT_FALSE(notified) << "spin " << spin.count() << "us, lead " << lead.count() << "us";
+      EXPECT_GE(took, deadline) << "spin " << spin.count() << "us, lead " << lead.count() << "us";
+      EXPECT_LT(took, deadline + 100ms)
+          << "spin " << spin.count() << "us, lead " << lead.count() << "us";
+    }
+  }
+}
+
+TEST(RealTime, AWaitEndsWhenTheSignalComesBeforeOrAfterTheLeadsEarlyStop) {
+  // A 1 s deadline with a 600 ms lead stops early at 400 ms: a signal at 20 ms comes in the
+  // first sleep, one at 500 ms in the second; each must end the wait then, not at the stop.
+  RealTime time(0us, 600ms);
+  for (Clock::duration at : {Clock::duration(20ms), Clock::duration(500ms)}) {
+    auto [notified, took] = timed_wait(time, 1s, at);
+    EXPECT_TRUE(notified) << "signal at " << at.count() << " ns";
+    EXPECT_GE(took, at);
+    EXPECT_LT(took, at + 200ms) << "the wait went on after its signal";
   }
 }
 
