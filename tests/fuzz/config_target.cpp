@@ -18,8 +18,6 @@ const faults::FaultRegistry& builtin_registry() {
   return *r;
 }
 
-namespace {}  // namespace
-
 void fuzz_config(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   config::Config cfg;

@@ -228,10 +228,9 @@ TEST(Api, ShowUpdateDisableEnableDelete) {
 
   // A new upstream restarts the proxy on it, on the same port.
   EchoServer other;
-  auto moved = f.call("PATCH", "/proxies/p",
-                      json{{"upstream", "127.0.0.1:" + std::to_string(other.port())}});
+  auto moved = f.call("PATCH", "/proxies/p", json{{"upstream", other.address()}});
   ASSERT_EQ(moved.status, 200) << moved.text;
-  EXPECT_EQ(moved.body["upstream"], "127.0.0.1:" + std::to_string(other.port()));
+  EXPECT_EQ(moved.body["upstream"], other.address());
   EXPECT_EQ(moved.body["listen"], show.body["listen"]);
   Fd third = connect_tcp(port);
   EXPECT_GE(echo_ms(third.get()), 0);
@@ -278,7 +277,7 @@ TEST(Api, APortZeroKeepsItsPort) {
   // Re-routing as a client library does: the whole proxy sent back with a new upstream.
   EchoServer other;
   json body = f.call("GET", "/proxies/z").body;
-  body["upstream"] = "127.0.0.1:" + std::to_string(other.port());
+  body["upstream"] = other.address();
   auto rerouted = f.call("POST", "/proxies/z", body);
   ASSERT_EQ(rerouted.status, 200) << rerouted.text;
   EXPECT_EQ(rerouted.body["listen"], listen);
@@ -810,8 +809,7 @@ TEST(ApiBinary, CtlDrivesTheApiOfTheRunningBinary) {
   EXPECT_EQ(rm.status, 0) << rm.output;
   EXPECT_LT(echo_ms(c.get()), 100);
 
-  Ctl create =
-      run_ctl(api, {"create", "second", "--upstream", "127.0.0.1:" + std::to_string(echo.port())});
+  Ctl create = run_ctl(api, {"create", "second", "--upstream", echo.address()});
   EXPECT_EQ(create.status, 0) << create.output;
   Ctl toggle = run_ctl(api, {"toggle", "second"});
   EXPECT_EQ(toggle.status, 0);

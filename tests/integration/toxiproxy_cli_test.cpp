@@ -98,11 +98,9 @@ TEST(EmptyServer, StartsWithNoConfigAndIsFilledOverHttp) {
   EXPECT_EQ(all.status, 200);
   EXPECT_EQ(all.body, json::object());
 
-  Reply created = call(api, "POST", "/proxies",
-                       json{{"name", "echo"},
-                            {"listen", "127.0.0.1:0"},
-                            {"upstream", "127.0.0.1:" + std::to_string(echo.port())}}
-                           .dump());
+  Reply created =
+      call(api, "POST", "/proxies",
+           json{{"name", "echo"}, {"listen", "127.0.0.1:0"}, {"upstream", echo.address()}}.dump());
   ASSERT_EQ(created.status, 201) << created.body;
   std::uint16_t port = port_of(created.body["listen"].get<std::string>());
   ASSERT_NE(port, 0);

@@ -42,8 +42,7 @@ class ReportingUpstream {
 TEST(ResetPeerThroughProxy, AfterBytesDeliversThemThenConnectionReset) {
   // Through the public API (faultline/gtest.hpp), as a user's test would.
   EchoServer echo;
-  faultline::testing::TestProxy proxy("127.0.0.1:" + std::to_string(echo.port()),
-                                      {faultline::reset_peer({.after_bytes = 5})});
+  faultline::testing::TestProxy proxy(echo.address(), {faultline::reset_peer({.after_bytes = 5})});
   Fd c = connect_tcp(proxy.port());
   ASSERT_TRUE(c);
   ASSERT_TRUE(send_all(c.get(), "hello world"));

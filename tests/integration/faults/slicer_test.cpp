@@ -18,7 +18,7 @@ namespace {
 TEST(Slicer, ATwentyByteEchoArrivesOneBytePerRecv) {
   // Through the public API (faultline/gtest.hpp), as a user's test would.
   EchoServer echo;
-  faultline::testing::TestProxy proxy("127.0.0.1:" + std::to_string(echo.port()),
+  faultline::testing::TestProxy proxy(echo.address(),
                                       {faultline::slicer({.average_size = 1, .delay = 5ms})});
   Fd c = connect_tcp(proxy.port());
   ASSERT_TRUE(c);
