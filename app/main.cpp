@@ -34,6 +34,8 @@
 #include "proxy/platform/platform.hpp"
 #include "control/server.hpp"
 #include "proxy/splice_relay.hpp"
+#include "proxy/time_source.hpp"
+#include "proxy/worker_pool.hpp"
 
 namespace {
 
@@ -380,11 +382,15 @@ int main(int argc, char** argv) {
       ->check(duration_up_to(std::chrono::seconds(1), "50us"));
   app.add_flag("--no-splice", opt.no_splice,
                "relay through user-space buffers even when a connection has no fault on");
-  app.add_option("--timer-spin", opt.timer_spin,
-                 "fault timers wake this early and poll until due (delays accurate to "
-                 "microseconds, CPU up to this long per timer); 0 turns it off, and a timer of "
-                 "20ms or more then wakes 300us early and sleeps again until due, without "
-                 "polling (default: 0, low-latency: 500us)")
+  app.add_option(
+         "--timer-spin", opt.timer_spin,
+         fmt::format("fault timers wake this early and poll until due (delays "
+                     "accurate to microseconds, CPU up to this long per timer); 0 "
+                     "turns it off, and a timer of {}ms or more then wakes {}us early "
+                     "and sleeps again until due, without polling (default: 0, "
+                     "low-latency: {}us)",
+                     proxy::RealTime::kLeadFrom.count(), proxy::RealTime::kDefaultLead.count(),
+                     proxy::kLowLatencyTimerSpin.count()))
       ->check(duration_up_to(std::chrono::milliseconds(10), "500us"));
   app.add_option("--memory-budget", opt.memory_budget,
                  "the most bytes all faults together may hold (latency queues, coalesce "
